@@ -1,0 +1,5 @@
+"""``python -m prr``."""
+
+from prr.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""The ``prr`` command line.
+
+Only this layer talks to the terminal and turns :class:`~prr.errors.PrrError`
+into messages and exit codes: 0 success, 1 the threshold was not met,
+2 a usage or configuration error, 3 the run itself failed.
+Heavy imports happen inside commands so that ``prr --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from prr.cli import checklist as checklist_commands
+from prr.cli._output import EXIT_RUN_FAILED, EXIT_USAGE
+
+app = typer.Typer(
+    name="prr",
+    help="Production readiness reviews with evidence: is this service ready for live traffic?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(checklist_commands.app, name="checklist")
+
+
+@app.command()
+def version() -> None:
+    """Print prr's version."""
+    import platform
+
+    from prr._version import __version__
+
+    typer.echo(f"prr {__version__} (Python {platform.python_version()})")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    from prr.errors import PrrError
+
+    try:
+        app()
+    except PrrError as exc:  # pragma: no cover - commands handle their own errors
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(EXIT_RUN_FAILED) from None
+
+
+__all__ = ["app", "main"]

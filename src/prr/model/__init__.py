@@ -1,0 +1,1 @@
+"""The model layer: checklists, items, fields and how they are read from YAML."""

@@ -1,0 +1,1 @@
+"""Renderings of checklists, assessments and reviews for people and machines."""
