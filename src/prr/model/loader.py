@@ -148,23 +148,34 @@ def _suggest(key: str, allowed: set[str]) -> str:
 
 
 def _validation_problems(exc: ValidationError, origin: _Origin, allowed: set[str]) -> list[Problem]:
+    errors = [
+        (tuple(p for p in e["loc"] if not str(p).startswith("function-")), e) for e in exc.errors()
+    ]
+    missing = {(loc[:-1], str(loc[-1])) for loc, e in errors if e["type"] == "missing" and loc}
+    explained: set[tuple[Any, str]] = set()
     problems = []
-    for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
-        message = _describe(error)
+    for loc, error in errors:
+        if error["type"] != "extra_forbidden" or not loc:
+            continue
+        siblings = {name for parent, name in missing if parent == loc[:-1]}
+        close = difflib.get_close_matches(str(loc[-1]), sorted(siblings or allowed), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        if close and close[0] in siblings:
+            explained.add((loc[:-1], close[0]))
+        elif not close and len(loc) == 1:
+            hint = f"; allowed: {', '.join(sorted(allowed))}"
+        problems.append((loc, origin.problem(_describe(error) + hint, *loc, key=True)))
+    for loc, error in errors:
         if error["type"] == "extra_forbidden":
-            problems.append(
-                origin.problem(
-                    message + _suggest(str(loc[-1]), allowed) if len(loc) == 1 else message,
-                    *loc,
-                    key=True,
-                )
-            )
-        elif error["type"] == "missing":
-            problems.append(origin.problem(message, *loc[:-1]))
+            continue
+        if error["type"] == "missing":
+            if (loc[:-1], str(loc[-1])) in explained:
+                continue
+            problems.append((loc, origin.problem(_describe(error), *loc[:-1])))
         else:
-            problems.append(origin.problem(message, *loc))
-    return problems
+            problems.append((loc, origin.problem(_describe(error), *loc)))
+    problems.sort(key=lambda pair: (pair[1].line or 0, pair[1].column or 0))
+    return [problem for _, problem in problems]
 
 
 class _Reader:
@@ -298,7 +309,7 @@ class _Reader:
                 self.problems.append(doc.problem((), f"missing required key {key!r}"))
         if base is None:
             return None
-        categories = [c.model_dump(by_alias=True) for c in base.categories]
+        categories = [c.model_dump(mode="json", by_alias=True) for c in base.categories]
         disabled = list(base.disabled)
         self._apply_overrides(doc, data.get("overrides"), base, categories)
         self._apply_additions(doc, data.get("categories"), categories)
@@ -309,10 +320,10 @@ class _Reader:
             "version": data.get("version", base.version),
             "title": data.get("title", base.title),
             "description": data.get("description", base.description),
-            "phases": data.get("phases", [p.model_dump() for p in base.phases]),
-            "common_blockers": [b.model_dump() for b in base.common_blockers],
+            "phases": data.get("phases", [p.model_dump(mode="json") for p in base.phases]),
+            "common_blockers": [b.model_dump(mode="json") for b in base.common_blockers],
             "categories": [],
-            "disabled": [d.model_dump() for d in disabled],
+            "disabled": [d.model_dump(mode="json") for d in disabled],
             "lineage": [*base.lineage, base.ref],
         }
         extra_blockers = data.get("common_blockers")
@@ -374,7 +385,7 @@ class _Reader:
             if bad:
                 continue
             ref = base.item(item_id)
-            merged = {**ref.item.model_dump(), **changes}
+            merged = {**ref.item.model_dump(mode="json"), **changes}
             try:
                 item = Item.model_validate(merged)
             except ValidationError as exc:
@@ -392,7 +403,8 @@ class _Reader:
                 if section["id"] != sec:
                     continue
                 section["items"] = [
-                    item.model_dump() if i["id"] == item.id else i for i in section["items"]
+                    item.model_dump(mode="json") if i["id"] == item.id else i
+                    for i in section["items"]
                 ]
 
     def _apply_additions(
@@ -418,7 +430,7 @@ class _Reader:
                         _validation_problems(exc, _Origin(doc, cpath), set(Category.model_fields))
                     )
                     continue
-                categories.append(category.model_dump())
+                categories.append(category.model_dump(mode="json"))
                 by_id[category.id] = categories[-1]
                 self._record_origins((category,), doc, ("categories",))
                 self.origins[category.id] = _Origin(doc, cpath)
@@ -462,7 +474,7 @@ class _Reader:
                         _validation_problems(exc, _Origin(doc, spath), set(Section.model_fields))
                     )
                     continue
-                category["sections"].append(section.model_dump())
+                category["sections"].append(section.model_dump(mode="json"))
                 by_id[section.id] = category["sections"][-1]
                 self.origins[f"{category['id']}.{section.id}"] = _Origin(doc, spath)
                 for ii, item in enumerate(section.items):
@@ -501,7 +513,7 @@ class _Reader:
                     )
                     continue
                 existing_ids.add(item.id)
-                target["items"].append(item.model_dump())
+                target["items"].append(item.model_dump(mode="json"))
                 self.origins[full] = _Origin(doc, ipath)
 
     def _apply_disable(
@@ -580,7 +592,7 @@ class _Reader:
         origin = self.origins.get(key)
         if origin is None:
             return Problem(message, "<checklist>")
-        return origin.problem(message, *sub)
+        return origin.problem(message, *sub, key=True)
 
     def _cross_check(self, checklist: Checklist) -> None:
         blocker_ids = {b.id for b in checklist.common_blockers}

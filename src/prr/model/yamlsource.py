@@ -119,7 +119,11 @@ def load_yaml_text(text: str, source: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
-        message = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
+        context = exc.context or ""
+        started, found = exc.context_mark, exc.problem_mark
+        if context and started is not None and found is not None and started.line != found.line:
+            context += f" (started at line {started.line + 1})"
+        message = " ".join(part for part in (context, exc.problem) if part) or str(exc)
         raise YamlProblem(Problem(f"invalid YAML: {message}", source, line, column)) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Problem(f"invalid YAML: {exc}", source)) from None
