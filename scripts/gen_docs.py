@@ -1,0 +1,85 @@
+"""Regenerate the generated parts of docs/: the CLI reference and the checklist boards.
+
+Run ``.venv/bin/python scripts/gen_docs.py``; tests/test_docs.py fails when the
+committed files differ from what this writes, so docs never drift from the code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import os
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _help(path: list[str]) -> str:
+    from typer.testing import CliRunner
+
+    from prr.cli import app
+
+    env = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+    result = CliRunner().invoke(app, [*path, "--help"], env=env, terminal_width=100)
+    return "\n".join(line.rstrip() for line in result.stdout.splitlines()).strip()
+
+
+def _walk(command: Any, path: list[str], found: list[tuple[list[str], Any]]) -> None:
+    found.append((path, command))
+    if hasattr(command, "list_commands"):
+        ctx = command.make_context("prr", [], resilient_parsing=True)
+        for name in command.list_commands(ctx):
+            _walk(command.get_command(ctx, name), [*path, name], found)
+
+
+def cli_reference() -> str:
+    import typer
+
+    from prr.cli import app
+
+    os.environ.setdefault("COLUMNS", "100")
+    found: list[tuple[list[str], Any]] = []
+    _walk(typer.main.get_command(app), [], found)
+    lines = [
+        "# Command reference",
+        "",
+        "Generated from the code by `scripts/gen_docs.py`; do not edit by hand.",
+        "",
+        "Exit codes: 0 success, 1 the `--fail-on` threshold was not met, 2 a usage or",
+        "configuration error, 3 the run itself failed.",
+        "",
+    ]
+    for path, _ in found:
+        title = " ".join(["prr", *path])
+        lines += [f"## `{title}`", "", "```text", _help(path), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def boards() -> dict[Path, str]:
+    from prr.model.loader import builtin_names, load_checklist
+    from prr.reports.checklist import render_markdown
+
+    result = {}
+    for name in builtin_names():
+        checklist = load_checklist(name)
+        result[ROOT / "docs" / "checklists" / f"{name}.md"] = render_markdown(
+            checklist, checklist.items()
+        )
+    return result
+
+
+def generated() -> dict[Path, str]:
+    return {ROOT / "docs" / "cli.md": cli_reference(), **boards()}
+
+
+def main() -> int:
+    for path, text in generated().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
