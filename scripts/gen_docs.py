@@ -6,10 +6,9 @@ committed files differ from what this writes, so docs never drift from the code.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-
-import os
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
