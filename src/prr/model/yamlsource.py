@@ -160,3 +160,29 @@ def load_yaml(path: Path, *, display: str | None = None) -> YamlDocument:
         line = raw[: exc.start].count(b"\n") + 1
         raise YamlProblem(Problem(f"invalid UTF-8 at byte {exc.start}", source, line)) from None
     return load_yaml_text(text.removeprefix("\ufeff"), source)
+
+
+def load_yaml_documents(text: str, source: str) -> list[YamlDocument]:
+    """Parse every document of a multi-document stream (``---``), each with positions.
+
+    A syntax error anywhere raises :class:`YamlProblem` with its line; documents
+    before it are not returned, because a broken stream cannot be trusted.
+    """
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        message = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
+        raise YamlProblem(Problem(f"invalid YAML: {message}", source, line, column)) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(Problem(f"invalid YAML: {exc}", source)) from None
+    documents = []
+    for node in nodes:
+        if node is None:
+            continue
+        builder = _Builder(source)
+        data = builder.build(node, ())
+        documents.append(YamlDocument(data, source, builder.positions, builder.key_positions))
+    return documents

@@ -1,0 +1,1 @@
+"""Checks deciding items of the security category."""

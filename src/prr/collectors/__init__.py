@@ -1,0 +1,1 @@
+"""Collectors gather one kind of evidence into typed facts; they know no checklist."""
