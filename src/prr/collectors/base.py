@@ -47,6 +47,32 @@ class Collector(ABC):
         """Return an instance of ``facts_type``; record unreadable inputs with ``ctx.error``."""
 
 
+COLLECTORS: dict[str, type[Collector]] = {}
+
+C = TypeVar("C", bound=type[Collector])
+
+
+def register(cls: C) -> C:
+    """Class decorator: make a built-in collector known to the engine by its ``name``."""
+    name = cls.name
+    if name in COLLECTORS and COLLECTORS[name] is not cls:
+        raise ValueError(f"collector name {name!r} is registered twice")
+    COLLECTORS[name] = cls
+    return cls
+
+
+def load_builtin_collectors() -> dict[str, type[Collector]]:
+    """Import every module under ``prr.collectors`` so that its collectors register."""
+    import importlib
+    import pkgutil
+
+    import prr.collectors as package
+
+    for module in pkgutil.walk_packages(package.__path__, prefix="prr.collectors."):
+        importlib.import_module(module.name)
+    return COLLECTORS
+
+
 class StaticCollector(Collector):
     """A collector that returns given facts: for testing checks and the engine."""
 
