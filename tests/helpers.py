@@ -11,7 +11,9 @@ from prr.collectors.files import build_index
 from prr.model.evidence import Result
 
 
-def collect(root: Path, *collectors: type[Collector], settings: dict[str, Any] | None = None) -> Facts:
+def collect(
+    root: Path, *collectors: type[Collector], settings: dict[str, Any] | None = None
+) -> Facts:
     """Index ``root``, run the given collectors on it, and return the facts with all errors."""
     index = build_index(root)
     ctx = CollectContext(root, index, settings or {})
