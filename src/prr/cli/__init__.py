@@ -11,6 +11,8 @@ from __future__ import annotations
 import typer
 
 from prr.cli import checklist as checklist_commands
+from prr.cli import init as init_command
+from prr.cli import scan as scan_command
 from prr.cli._output import EXIT_RUN_FAILED, EXIT_USAGE
 
 app = typer.Typer(
@@ -21,6 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("scan")(scan_command.scan)
+app.command("init")(init_command.init)
 app.add_typer(checklist_commands.app, name="checklist")
 
 

@@ -1,0 +1,3 @@
+"""shop-api: order and checkout API for the web shop."""
+
+__version__ = "1.14.2"

@@ -1,0 +1,1 @@
+"""The assessment layer: run collectors and checks, decide items, apply the rules."""
