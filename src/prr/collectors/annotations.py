@@ -72,7 +72,6 @@ class AnnotationCollector(Collector):
     def _parse(self, ctx: CollectContext, path: str, number: int, line: str) -> InlineWaiver | None:
         match = _LINE.search(line)
         if not match:
-            ctx.error(path, 'prr:ignore needs an id: prr:ignore <id> reason="…"', self.name, number)
             return None
         attrs = {
             m.group("key"): m.group("q")
