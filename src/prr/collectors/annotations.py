@@ -18,7 +18,9 @@ from prr.errors import CollectorError
 MARKER = b"prr:ignore"
 # The marker counts only inside a comment and followed by an id-like token, so prose
 # and string literals that mention it are not waivers.
-_LINE = re.compile(r"(?:#|//|--|<!--|/\*|;)\s*prr:ignore\s+(?P<id>[a-z0-9][a-z0-9_.\-]*)(?P<rest>.*)$")
+_LINE = re.compile(
+    r"(?:#|//|--|<!--|/\*|;)\s*prr:ignore\s+(?P<id>[a-z0-9][a-z0-9_.\-]*)(?P<rest>.*)$"
+)
 _ATTR = re.compile(
     r"""(?P<key>reason|expires|owner)=(?:"(?P<q>[^"]*)"|'(?P<s>[^']*)'|(?P<bare>\S+))"""
 )
