@@ -68,8 +68,42 @@ def boards() -> dict[Path, str]:
     return result
 
 
+def checks_reference() -> str:
+    from prr.checks.registry import load_builtin_checks
+    from prr.model.loader import load_checklist
+
+    service = load_checklist("service")
+    checks = sorted(load_builtin_checks().values(), key=lambda c: c.id)
+    decided = sorted({item for c in checks for item in c.items if item in service})
+    lines = [
+        "# Checks",
+        "",
+        "Generated from the code by `scripts/gen_docs.py`; do not edit by hand.",
+        "",
+        f"{len(checks)} checks decide {len(decided)} of the {len(service)} items of the `service`",
+        "checklist from evidence. A check that finds none of its evidence has no opinion; one",
+        "whose evidence could not be read makes its items unknown, never passed.",
+        "",
+        "| check | what it verifies | items it decides |",
+        "|---|---|---|",
+    ]
+    for registered in checks:
+        items = "<br>".join(f"`{i}`" for i in registered.items)
+        title = registered.title.replace("|", "\\|")
+        lines.append(f"| `{registered.id}` | {title} | {items} |")
+    lines += ["", "## Items and the checks that decide them", ""]
+    for item_id in decided:
+        ids = ", ".join(f"`{c.id}`" for c in checks if item_id in c.items)
+        lines.append(f"- `{item_id}` ({service.item(item_id).title}): {ids}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def generated() -> dict[Path, str]:
-    return {ROOT / "docs" / "cli.md": cli_reference(), **boards()}
+    return {
+        ROOT / "docs" / "cli.md": cli_reference(),
+        ROOT / "docs" / "checks.md": checks_reference(),
+        **boards(),
+    }
 
 
 def main() -> int:

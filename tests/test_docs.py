@@ -36,6 +36,16 @@ def test_every_json_key_is_documented() -> None:
     assert set(data["items"][0]) <= documented
 
 
+def test_every_scan_json_key_is_documented(tmp_path: Path) -> None:
+    from prr.engine.scan import ScanOptions, run_scan
+    from prr.reports.scan_json import scan_dict
+
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", (DOCS / "json-scan.md").read_text(), re.M))
+    data = scan_dict(run_scan(ScanOptions(root=tmp_path)))
+    assert set(data) <= documented
+    assert set(data["items"][0]) <= documented
+
+
 def test_every_trait_and_field_type_is_documented() -> None:
     from prr.model.checklist import Trait
     from prr.model.fields import FieldType
