@@ -71,3 +71,13 @@ def test_errors_are_located(tmp_path: Path, text: str, line: int, fragment: str)
     assert problem.line == line, str(info.value)
     assert fragment in str(info.value)
     assert "hunter2" not in str(info.value)
+
+
+def test_multi_document_catalog_uses_the_component(tmp_path: Path) -> None:
+    (tmp_path / "catalog-info.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: shop-openapi}\nspec: {owner: other}\n"
+        "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: shop}\n"
+        "spec: {owner: team-a, lifecycle: production}\n"
+    )
+    target = load_target(tmp_path)
+    assert (target.service, target.owner) == ("shop", "team-a")

@@ -25,7 +25,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "connect_timeout": 5,
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
-            "sslmode": "require" if settings.environment != "development" else "prefer",
+            "sslmode": settings.db_sslmode,  # RDS also enforces TLS (rds.force_ssl=1)
         },
     )
 

@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, sta
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
@@ -155,7 +155,7 @@ async def list_orders(
     )
     if cursor:
         created_at, order_id = _decode_cursor(cursor)
-        query = query.where((Order.created_at, Order.id) < (created_at, order_id))
+        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(created_at, order_id))
     rows = list((await session.scalars(query)).all())
     next_cursor = (
         _encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)

@@ -21,6 +21,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from structlog.typing import EventDict, WrappedLogger
 
 from app import __version__
 from app.settings import Settings
@@ -105,7 +106,7 @@ def configure_logging(settings: Settings) -> None:
 _REDACTED_KEYS = {"password", "authorization", "card_number", "cvc", "email", "phone", "token"}
 
 
-def _redact(_logger, _method, event: dict) -> dict:  # type: ignore[no-untyped-def]
+def _redact(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     """Never log credentials or customer PII."""
     for key in list(event):
         if key.lower() in _REDACTED_KEYS:
@@ -113,7 +114,7 @@ def _redact(_logger, _method, event: dict) -> dict:  # type: ignore[no-untyped-d
     return event
 
 
-def _add_trace_context(_logger, _method, event: dict) -> dict:  # type: ignore[no-untyped-def]
+def _add_trace_context(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     span = trace.get_current_span().get_span_context()
     if span.is_valid:
         event["trace_id"] = format(span.trace_id, "032x")

@@ -35,11 +35,13 @@ class Settings:
     environment: str = field(default_factory=lambda: _env("APP_ENV", "development"))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
 
-    # PostgreSQL (connection pool per process; 4 workers x 3 pods x 10 = 120 < max_connections 400)
+    # PostgreSQL pool per worker process: (10 + 5 overflow) x 4 workers x 12 pods (HPA max)
+    # = 720 connections worst case, below max_connections = 800 (infra/terraform).
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL"))
     db_pool_size: int = field(default_factory=lambda: _env_int("DB_POOL_SIZE", 10))
     db_max_overflow: int = field(default_factory=lambda: _env_int("DB_MAX_OVERFLOW", 5))
     db_pool_timeout_s: float = field(default_factory=lambda: _env_float("DB_POOL_TIMEOUT_S", 5.0))
+    db_sslmode: str = field(default_factory=lambda: _env("DB_SSLMODE", "require"))
     db_statement_timeout_ms: int = field(
         default_factory=lambda: _env_int("DB_STATEMENT_TIMEOUT_MS", 3000)
     )

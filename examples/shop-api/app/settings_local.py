@@ -17,6 +17,7 @@ AWS_DEFAULT_REGION = "eu-west-1"
 def local_settings() -> Settings:
     os.environ.setdefault("APP_ENV", "development")
     os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://shop:shop@localhost:5432/shop")
+    os.environ.setdefault("DB_SSLMODE", "disable")
     os.environ.setdefault("REDIS_URL", "redis://localhost:6379/0")
     os.environ.setdefault("PAYMENT_API_KEY", "sk_test_local_dummy")
     os.environ.setdefault("JWT_ISSUER", "http://localhost:8081/realms/shop")

@@ -36,8 +36,9 @@ def run_migrations_online() -> None:
         connect_args={"options": "-c lock_timeout=5s -c statement_timeout=10min"},
     )
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          transaction_per_migration=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, transaction_per_migration=True
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -36,9 +36,7 @@ def test_orders_require_a_token(client):
 )
 def test_invalid_orders_are_rejected(client, customer_token, patch):
     body = {**VALID_ORDER, **patch}
-    response = client.post(
-        "/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
-    )
+    response = client.post("/orders", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
     assert response.status_code == 422
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from prr.errors import Problem, PrrError
 from prr.model.checklist import Stage, Trait
-from prr.model.yamlsource import YamlDocument, YamlProblem, load_yaml
+from prr.model.yamlsource import YamlDocument, YamlProblem, load_yaml, load_yaml_documents
 
 TARGET_FILE = "prr.yaml"
 CATALOG_FILE = "catalog-info.yaml"
@@ -185,10 +185,18 @@ def _read_catalog(root: Path) -> Catalog | None:
     if not path.is_file():
         return None
     try:
-        doc = load_yaml(path, display=CATALOG_FILE)
+        text = path.read_text(encoding="utf-8")
+        documents = load_yaml_documents(text, CATALOG_FILE)
     except YamlProblem as exc:
         raise TargetError([exc.problem]) from None
-    data = doc.data if isinstance(doc.data, dict) else {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError([Problem(f"cannot read: {exc}", CATALOG_FILE)]) from None
+    mappings = [d.data for d in documents if isinstance(d.data, dict)]
+    # A catalog file often holds several entities (Component, API, System); the
+    # Component describes the service.
+    data = next(
+        (m for m in mappings if m.get("kind") == "Component"), mappings[0] if mappings else {}
+    )
     meta = data.get("metadata") or {}
     spec = data.get("spec") or {}
     annotations = meta.get("annotations") or {}

@@ -22,8 +22,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("price", sa.Numeric(12, 2), nullable=False),
         sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.CheckConstraint("price >= 0", name="ck_products_price_non_negative"),
     )
     op.create_table(
@@ -36,10 +37,12 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(64), nullable=False),
         sa.Column("payment_reference", sa.String(64)),
         sa.Column("shipping_address", postgresql.JSONB, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.UniqueConstraint("idempotency_key", name="uq_orders_idempotency_key"),
         sa.CheckConstraint(
             "status IN ('pending','paid','shipped','cancelled','refunded')",
@@ -51,8 +54,12 @@ def upgrade() -> None:
     op.create_table(
         "order_lines",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("order_id", postgresql.UUID(as_uuid=True),
-                  sa.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "order_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("orders.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("sku", sa.String(32), sa.ForeignKey("products.sku"), nullable=False),
         sa.Column("quantity", sa.Integer, nullable=False),
         sa.Column("unit_price", sa.Numeric(12, 2), nullable=False),

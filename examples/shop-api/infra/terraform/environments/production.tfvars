@@ -1,0 +1,17 @@
+environment                 = "production"
+region                      = "eu-west-1"
+vpc_id                      = "vpc-0a1b2c3d4e5f60718"
+vpc_cidr                    = "10.40.0.0/16"
+private_subnet_ids          = ["subnet-0a11aa11aa11aa111", "subnet-0b22bb22bb22bb222", "subnet-0c33cc33cc33cc333"]
+public_subnet_ids           = ["subnet-0d44dd44dd44dd444", "subnet-0e55ee55ee55ee555", "subnet-0f66ff66ff66ff666"]
+eks_node_security_group_id  = "sg-0123456789abcdef0"
+eks_oidc_provider_arn       = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/5E3F1A2B7C9D4E6F8A0B1C2D3E4F5A6B"
+eks_oidc_provider           = "oidc.eks.eu-west-1.amazonaws.com/id/5E3F1A2B7C9D4E6F8A0B1C2D3E4F5A6B"
+domain_name                 = "shop.example.com"
+hosted_zone_id              = "Z0123456789ABCDEFGHIJ"
+db_instance_class           = "db.r6g.large"
+db_allocated_storage_gb     = 200
+db_max_connections          = 800
+redis_node_type             = "cache.r7g.large"
+secrets_rotation_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:platform-postgres-rotation"
+alb_logs_bucket             = "example-shop-alb-logs-eu-west-1"

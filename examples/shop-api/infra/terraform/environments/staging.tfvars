@@ -1,0 +1,17 @@
+environment                 = "staging"
+region                      = "eu-west-1"
+vpc_id                      = "vpc-0f9e8d7c6b5a40312"
+vpc_cidr                    = "10.41.0.0/16"
+private_subnet_ids          = ["subnet-0a77aa77aa77aa777", "subnet-0b88bb88bb88bb888", "subnet-0c99cc99cc99cc999"]
+public_subnet_ids           = ["subnet-0d10dd10dd10dd101", "subnet-0e20ee20ee20ee202", "subnet-0f30ff30ff30ff303"]
+eks_node_security_group_id  = "sg-0fedcba9876543210"
+eks_oidc_provider_arn       = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/9A8B7C6D5E4F3A2B1C0D9E8F7A6B5C4D"
+eks_oidc_provider           = "oidc.eks.eu-west-1.amazonaws.com/id/9A8B7C6D5E4F3A2B1C0D9E8F7A6B5C4D"
+domain_name                 = "staging.shop.example.com"
+hosted_zone_id              = "Z0123456789ABCDEFGHIJ"
+db_instance_class           = "db.t4g.large"
+db_allocated_storage_gb     = 50
+db_max_connections          = 200
+redis_node_type             = "cache.t4g.medium"
+secrets_rotation_lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:platform-postgres-rotation"
+alb_logs_bucket             = "example-shop-alb-logs-eu-west-1"
