@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from prr.engine.scan import Assessment, ScanOptions
+    from prr.engine.status import ItemAssessment
 
 
 class ScanFormat(StrEnum):
@@ -168,6 +169,17 @@ def _emit(assessment: Assessment, fmt: ScanFormat, output: str | None, show_all:
             print_assessment(console(), assessment, show_all)
 
 
+def _print_gap(out: Console, item: ItemAssessment, tone: str) -> None:
+    places = list(dict.fromkeys(e.location for r in item.results for e in r.evidence if e.location))
+    out.print(
+        f"  [{tone}]✗[/] [bold]{item.ref.id}[/] [dim]({item.severity.value})[/]", highlight=False
+    )
+    out.print(f"    {item.ref.title}: {item.message}", highlight=False, markup=False)
+    if places:
+        more = f" (+{len(places) - 3} more)" if len(places) > 3 else ""
+        out.print(f"    at {', '.join(places[:3])}{more}", highlight=False, markup=False)
+
+
 _STATUS_STYLE = {"pass": "green", "fail": "red", "unknown": "yellow", "not_applicable": "dim"}
 
 
@@ -201,26 +213,23 @@ def print_assessment(out: Console, assessment: Assessment, show_all: bool = Fals
             str(cat.count(Status.NOT_APPLICABLE)),
         )
     out.print(summary)
-    for title, items in (
-        ("Blockers (must fix before launch)", assessment.blockers),
-        ("Issues (should fix)", assessment.issues),
+    failing_issues = [i for i in assessment.issues if i.status is Status.FAIL]
+    unverified = [i for i in assessment.issues if i.status is not Status.FAIL]
+    for title, items, tone in (
+        ("Blockers (must fix before launch)", assessment.blockers, "red"),
+        ("Issues (should fix)", failing_issues, "yellow"),
     ):
         if not items:
             continue
-        table = Table(title=f"{title}: {len(items)}", title_justify="left", show_lines=False)
-        table.add_column("item", overflow="fold", ratio=3)
-        table.add_column("severity")
-        table.add_column("finding", ratio=4)
-        table.add_column("where", overflow="fold", ratio=2)
+        out.print(f"\n[bold {tone}]{title}: {len(items)}[/]")
         for item in items:
-            places = [e.location for r in item.results for e in r.evidence if e.location]
-            table.add_row(
-                item.ref.id,
-                item.severity.value,
-                item.message or item.status.value,
-                ", ".join(list(dict.fromkeys(places))[:3]),
-            )
-        out.print(table)
+            _print_gap(out, item, tone)
+    if unverified:
+        heading = f"Critical items not verified (issues until answered): {len(unverified)}"
+        out.print(f"\n[bold yellow]{heading}[/]")
+        for item in unverified:
+            out.print(f"  ? {item.ref.id}  [dim]{item.ref.title}[/]", highlight=False)
+    out.print()
     if assessment.accepted_risks:
         out.print(f"[bold]Risks accepted: {len(assessment.accepted_risks)}[/]")
         for item in assessment.accepted_risks:
