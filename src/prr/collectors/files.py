@@ -74,6 +74,7 @@ class FileIndex:
     entries: list[FileEntry] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     excluded: int = 0
+    _by_path: dict[str, FileEntry] = field(default_factory=dict, repr=False)
 
     def __iter__(self) -> Iterator[FileEntry]:
         return iter(self.entries)
@@ -82,10 +83,10 @@ class FileIndex:
         return len(self.entries)
 
     def get(self, path: str) -> FileEntry | None:
-        for entry in self.entries:
-            if entry.path == path:
-                return entry
-        return None
+        """The entry at a repository-relative path, or None."""
+        if len(self._by_path) != len(self.entries):
+            self._by_path = {e.path: e for e in self.entries}
+        return self._by_path.get(path)
 
     def match(self, *patterns: str) -> list[FileEntry]:
         """Entries whose path or file name matches any glob (``*.tf``, ``.github/workflows/*``)."""

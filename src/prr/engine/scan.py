@@ -165,7 +165,8 @@ def collect_facts(
 ) -> tuple[Facts, int]:
     """Index the repository and run every collector; errors are recorded, never raised."""
     index = build_index(root, excludes=target.exclude, max_bytes=target.max_file_bytes)
-    ctx = CollectContext(root, index, {"target": target})
+    settings = {"target": target, "secrets": target.secrets.model_dump()}
+    ctx = CollectContext(root, index, settings)
     facts = Facts(list(index.errors))
     classes = list(collectors)
     for number, cls in enumerate(classes, start=1):

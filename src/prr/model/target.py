@@ -141,6 +141,14 @@ class Catalog(_Strict):
     links: tuple[dict[str, str], ...] = ()
 
 
+class SecretScanSettings(_Strict):
+    """How the secrets scan treats this repository."""
+
+    allow_paths: tuple[str, ...] = ()
+    """Globs of paths whose findings are test data: reported, marked, not failing."""
+    workers: Annotated[int, Field(ge=1, le=64)] | None = None
+
+
 class Target(_Strict):
     """A service under review."""
 
@@ -156,6 +164,7 @@ class Target(_Strict):
     exclude: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     max_file_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
+    secrets: SecretScanSettings = Field(default_factory=SecretScanSettings)
     catalog: Catalog | None = None
     root: str | None = Field(default=None, exclude=True)
     """Where the target file was found (not part of the file)."""
