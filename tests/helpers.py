@@ -38,3 +38,13 @@ def by_item(results: list[Result]) -> dict[str, Result]:
         assert result.item_id not in out, f"two results for {result.item_id}"
         out[result.item_id] = result
     return out
+
+
+def run_live_check(
+    check_id: str, facts: Facts, environment: str = "staging", production: bool = False
+) -> list[Result]:
+    """Run one environment-scoped check over one environment's facts."""
+    load_builtin_checks()
+    registered = REGISTRY[check_id]
+    ctx = CheckContext(check_id, facts, frozenset(), environment=environment, production=production)
+    return list(registered.func(ctx))

@@ -36,16 +36,30 @@ class Check:
     func: CheckFunc
     module: str
     description: str = ""
+    scope: str = "repository"
+    """``repository`` (runs once over file facts), ``environment`` (once per live
+    environment, over that environment's facts) or ``environments`` (once, over
+    all environments' facts, for comparisons)."""
 
 
 REGISTRY: dict[str, Check] = {}
 
 
+SCOPES = ("repository", "environment", "environments")
+
+
 def check(
-    check_id: str, *, items: Iterable[str], needs: Iterable[type] = (), title: str | None = None
+    check_id: str,
+    *,
+    items: Iterable[str],
+    needs: Iterable[type] = (),
+    title: str | None = None,
+    scope: str = "repository",
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register the decorated function as check ``check_id`` deciding ``items``."""
     item_ids = tuple(items)
+    if scope not in SCOPES:
+        raise ValueError(f"check {check_id!r}: scope must be one of {', '.join(SCOPES)}")
     if not _ID.match(check_id):
         raise ValueError(f"check id {check_id!r} must be lowercase words joined by '.' or '-'")
     if not item_ids:
@@ -63,6 +77,7 @@ def check(
             func=func,
             module=func.__module__,
             description=doc,
+            scope=scope,
         )
         return func
 
@@ -86,6 +101,11 @@ class CheckContext:
     facts: Facts
     traits: frozenset[str] = frozenset()
     settings: dict[str, Any] = field(default_factory=dict)
+    environment: str | None = None
+    """The live environment an ``environment``-scoped check is looking at."""
+    production: bool = False
+    environments: dict[str, Facts] = field(default_factory=dict)
+    """Every live environment's facts, for ``environments``-scoped checks."""
 
     def get(self, facts_type: type[T]) -> T:
         """Facts of a type; raises ``MissingFacts`` (→ unknown) when unavailable."""
@@ -100,6 +120,9 @@ class CheckContext:
         remediation: str | None = None,
         fields: dict[str, Any] | None = None,
     ) -> Result:
+        label = self.environment or ("+".join(self.environments) if self.environments else None)
+        if self.environment is not None:
+            message = f"[{self.environment}] {message}"
         return Result(
             item_id,
             self.check_id,
@@ -108,6 +131,7 @@ class CheckContext:
             tuple(evidence),
             remediation,
             dict(fields or {}),
+            environment=label,
         )
 
     def passed(self, item_id: str, message: str, *evidence: Evidence, **kw: Any) -> Result:

@@ -64,6 +64,12 @@ def scan(
     show_all: Annotated[
         bool, typer.Option("--all", help="List every item, not only the gaps.")
     ] = False,
+    live: Annotated[
+        bool, typer.Option("--live", help="Also read the running systems of the environments.")
+    ] = False,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", "-e", help="Environment for --live (repeatable).")
+    ] = None,
 ) -> None:
     """Assess a repository from its files and print the readiness verdict."""
     from prr.engine.scan import ScanOptions, run_scan
@@ -77,8 +83,15 @@ def scan(
         raise typer.BadParameter(
             f"{stage!r} is not one of experiment, beta, ga", param_hint="--stage"
         )
+    if env and not live:
+        raise typer.BadParameter("--env needs --live", param_hint="--env")
     options = ScanOptions(
-        root=path, checklist=checklist, stage=Stage(stage) if stage else None, target_file=config
+        root=path,
+        checklist=checklist,
+        stage=Stage(stage) if stage else None,
+        target_file=config,
+        live=live,
+        environments=env,
     )
     try:
         assessment = _run_with_progress(run_scan, options)

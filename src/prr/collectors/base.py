@@ -108,6 +108,10 @@ class Facts:
         reason = self._failed.get(facts_type, "no collector produced it")
         raise MissingFacts(facts_type, reason)
 
+    def all(self) -> list[Any]:
+        """Every facts object collected, in the order added."""
+        return list(self._by_type.values())
+
     def has(self, facts_type: type) -> bool:
         return facts_type in self._by_type
 

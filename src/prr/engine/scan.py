@@ -28,7 +28,9 @@ from prr.collectors.base import (
     load_builtin_collectors,
 )
 from prr.collectors.files import build_index
+from prr.collectors.live.base import LiveCollector, LiveLimits, load_builtin_live_collectors
 from prr.collectors.traits import TraitFacts
+from prr.engine.live import collect_live
 from prr.engine.status import (
     AppliedWaiver,
     CategoryStatus,
@@ -38,10 +40,11 @@ from prr.engine.status import (
     combine,
     verdict,
 )
+from prr.errors import Problem
 from prr.model.checklist import Category, Checklist, ItemRef, Stage
 from prr.model.evidence import Result, ScanError, Source, Status
 from prr.model.loader import load_checklist
-from prr.model.target import Target, Waiver, load_target
+from prr.model.target import Target, TargetError, Waiver, load_target
 
 Progress = Callable[[str, int, int], None]
 
@@ -84,6 +87,8 @@ class Assessment:
     files_indexed: int = 0
     expired_waivers: list[Waiver] = field(default_factory=list)
     unused_waivers: list[Waiver] = field(default_factory=list)
+    environments: list[str] = field(default_factory=list)
+    """Live environments read in this scan (empty for a repository-only scan)."""
     tool_version: str = __version__
 
     @property
@@ -135,6 +140,11 @@ class ScanOptions:
     today: dt.date | None = None
     collectors: Iterable[type[Collector]] | None = None
     checks: Iterable[Check] | None = None
+    live: bool = False
+    environments: list[str] | None = None
+    """Live environments to read (default: all in prr.yaml)."""
+    live_collectors: Iterable[type[LiveCollector]] | None = None
+    live_limits: LiveLimits | None = None
 
 
 def _crash(what: str, exc: Exception) -> str:
@@ -185,7 +195,15 @@ def collect_facts(
 
 
 def run_checks(
-    checks: Iterable[Check], facts: Facts, traits: frozenset[str], progress: Progress | None = None
+    checks: Iterable[Check],
+    facts: Facts,
+    traits: frozenset[str],
+    progress: Progress | None = None,
+    *,
+    settings: dict[str, Any] | None = None,
+    environment: str | None = None,
+    production: bool = False,
+    environments: dict[str, Facts] | None = None,
 ) -> tuple[list[Result], list[ScanError]]:
     """Run checks over facts. Crashes and missing facts become unknown results."""
     results: list[Result] = []
@@ -194,7 +212,15 @@ def run_checks(
     for number, registered in enumerate(listed, start=1):
         if progress:
             progress(f"check {registered.id}", number, len(listed))
-        ctx = CheckContext(registered.id, facts, traits)
+        ctx = CheckContext(
+            registered.id,
+            facts,
+            traits,
+            settings=settings or {},
+            environment=environment,
+            production=production,
+            environments=environments or {},
+        )
         try:
             produced = list(registered.func(ctx))
         except MissingFacts as exc:
@@ -296,9 +322,20 @@ def _assess(
             f"applies to services with: {listed}; this service has none of them",
             results,
         )
-    status = combine(results)
+    live = [r for r in results if r.live]
+    repo = [r for r in results if not r.live]
+    # The actual configuration wins: when live systems were read for an item, they
+    # decide it; files that disagree are reported beside the verdict.
+    status = combine(live) if live else combine(repo)
+    disagreement = ""
+    repo_status = combine(repo)
+    if live and repo_status and status and {repo_status, status} == {Status.PASS, Status.FAIL}:
+        disagreement = (
+            f" — files and live systems disagree: repository evidence says "
+            f"{repo_status.value}, the live system says {status.value}"
+        )
     fields: dict[str, Any] = {}
-    for result in results:
+    for result in [*repo, *live]:
         fields.update(result.fields)
     if status is None:
         return ItemAssessment(
@@ -308,8 +345,8 @@ def _assess(
             Source.NONE,
             "not verified by any check; needs evidence or an answer",
         )
-    deciding = [r for r in results if r.status is status]
-    message = "; ".join(dict.fromkeys(r.message for r in deciding))
+    deciding = [r for r in (live or repo) if r.status is status]
+    message = "; ".join(dict.fromkeys(r.message for r in deciding)) + disagreement
     source = (
         Source.DRILL if any(r.check_id.startswith("drill.") for r in deciding) else Source.VERIFIED
     )
@@ -334,7 +371,43 @@ def run_scan(options: ScanOptions, progress: Progress | None = None) -> Assessme
     traits = declared | frozenset(facts.traits)
     checks = options.checks if options.checks is not None else load_builtin_checks().values()
     wanted = [c for c in checks if any(item in checklist for item in c.items)]
-    results, check_errors = run_checks(wanted, facts, traits, progress)
+    repo_checks = [c for c in wanted if c.scope == "repository"]
+    check_settings = {"target": target}
+    results, check_errors = run_checks(
+        repo_checks, facts, traits, progress, settings=check_settings
+    )
+    live_errors: list[ScanError] = []
+    environments: list[str] = []
+    if options.live:
+        environments = _environments(target, options.environments)
+        live_classes = options.live_collectors
+        if live_classes is None:
+            live_classes = sorted(load_builtin_live_collectors().values(), key=lambda c: c.name)
+        if progress:
+            progress("live: " + ", ".join(environments), 0, 1)
+        live = collect_live(target, environments, live_classes, options.live_limits)
+        live_errors = [e for env_facts in live.values() for e in env_facts.errors]
+        for name, env_facts in live.items():
+            env_results, env_errors = run_checks(
+                [c for c in wanted if c.scope == "environment"],
+                env_facts,
+                traits,
+                settings=check_settings,
+                environment=name,
+                production=target.environments[name].production,
+            )
+            results += env_results
+            check_errors += env_errors
+        if len(live) >= 2:
+            cross, cross_errors = run_checks(
+                [c for c in wanted if c.scope == "environments"],
+                Facts(),
+                traits,
+                settings=check_settings,
+                environments=live,
+            )
+            results += cross
+            check_errors += cross_errors
     items, expired, unused = assess_items(
         checklist,
         stage,
@@ -350,7 +423,7 @@ def run_scan(options: ScanOptions, progress: Progress | None = None) -> Assessme
         stage=stage,
         root=str(root),
         items=items,
-        errors=[*facts.errors, *check_errors],
+        errors=[*facts.errors, *live_errors, *check_errors],
         started_at=started,
         duration_s=time.perf_counter() - clock,
         commit=_git_commit(root),
@@ -359,7 +432,29 @@ def run_scan(options: ScanOptions, progress: Progress | None = None) -> Assessme
         files_indexed=files,
         expired_waivers=expired,
         unused_waivers=unused,
+        environments=environments,
     )
+
+
+def _environments(target: Target, wanted: list[str] | None) -> list[str]:
+    known = list(target.environments)
+    if not known:
+        raise TargetError(
+            [Problem("--live needs environments: none are described in prr.yaml", "prr.yaml")]
+        )
+    if not wanted:
+        return known
+    unknown = [name for name in wanted if name not in target.environments]
+    if unknown:
+        raise TargetError(
+            [
+                Problem(
+                    f"no environment {unknown[0]!r} in prr.yaml; known: {', '.join(known)}",
+                    "prr.yaml",
+                )
+            ]
+        )
+    return list(dict.fromkeys(wanted))
 
 
 def _checklist_ref(target: Target, root: Path) -> str:

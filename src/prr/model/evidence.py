@@ -78,6 +78,12 @@ class Result:
     evidence: tuple[Evidence, ...] = ()
     remediation: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    environment: str | None = None
+    """The live environment this came from; None for repository evidence."""
+
+    @property
+    def live(self) -> bool:
+        return self.environment is not None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -90,6 +96,8 @@ class Result:
             data["remediation"] = self.remediation
         if self.fields:
             data["fields"] = self.fields
+        if self.environment:
+            data["environment"] = self.environment
         return data
 
 
