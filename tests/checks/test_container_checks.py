@@ -257,3 +257,23 @@ def test_no_container_files_no_opinion(tmp_path: Path) -> None:
     root = write(tmp_path, {"README.md": "# shop\n"})
     for check_id in CHECKS:
         assert decide(root, check_id) == {}, check_id
+
+
+def test_local_compose_is_not_judged_when_kubernetes_deploys(tmp_path) -> None:
+    from prr.collectors.containers import ContainerCollector
+    from prr.collectors.kubernetes import KubernetesCollector
+
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: localdev\n"
+    )
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 2\n"
+        "  template:\n    spec:\n      containers:\n        - name: api\n          image: api:1.0\n"
+    )
+    facts = collect(tmp_path, ContainerCollector, KubernetesCollector)
+    assert run_check("infrastructure.containers.health-checks", facts) == []
+    (tmp_path / "docker-compose.prod.yml").write_text("services:\n  api:\n    image: api:1.0\n")
+    facts = collect(tmp_path, ContainerCollector, KubernetesCollector)
+    results = run_check("infrastructure.containers.health-checks", facts)
+    assert results and results[0].status.value == "fail"

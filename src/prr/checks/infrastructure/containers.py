@@ -22,6 +22,7 @@ from prr.collectors.containers import (
     Dockerfile,
     ImageRef,
 )
+from prr.collectors.kubernetes import KubernetesFacts
 from prr.model.evidence import Result, Status
 
 HEALTH = "infrastructure.compute.health-checks-configured"
@@ -116,12 +117,28 @@ def _service_health(service: ComposeService, dockerfiles: dict[str, Dockerfile])
     )
 
 
+def deployed_compose(ctx: CheckContext, facts: ContainerFacts) -> list[ComposeFile]:
+    """Compose files that may run in production.
+
+    When the repository deploys with Kubernetes, a compose file not named for
+    production is the team's local development set-up, not how production runs.
+    """
+    named = [c for c in facts.compose_files if c.environment == "production"]
+    if named:
+        return named
+    if ctx.facts.has(KubernetesFacts):
+        kube = ctx.facts.get(KubernetesFacts)
+        if kube.objects or kube.charts:
+            return []
+    return facts.production_compose()
+
+
 @check("infrastructure.containers.health-checks", items=[HEALTH], needs=[ContainerFacts])
 def health_checks(ctx: CheckContext) -> Iterator[Result]:
     """Compose services have a health check and a restart policy; Dockerfiles a HEALTHCHECK."""
     facts = ctx.get(ContainerFacts)
     dockerfiles = {d.path: d for d in facts.dockerfiles}
-    compose = facts.production_compose()
+    compose = deployed_compose(ctx, facts)
     findings = [_service_health(service, dockerfiles) for c in compose for service in c.services]
     if findings:
         findings += unread_findings(facts, "compose")
@@ -160,7 +177,7 @@ def resource_limits(ctx: CheckContext) -> Iterator[Result]:
     """Compose services that may run in production declare memory and CPU limits."""
     facts = ctx.get(ContainerFacts)
     findings: list[Finding] = []
-    for compose in facts.production_compose():
+    for compose in deployed_compose(ctx, facts):
         for service in compose.services:
             missing = []
             if not service.memory_limit:
@@ -277,7 +294,7 @@ def image_versions(ctx: CheckContext) -> Iterator[Result]:
     findings: list[Finding] = []
     for dockerfile in facts.production_dockerfiles():
         findings.extend(_stage_findings(dockerfile))
-    for compose in facts.production_compose():
+    for compose in deployed_compose(ctx, facts):
         findings.extend(_compose_image_findings(compose))
     if findings:
         findings += unread_findings(facts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prr.checks.infrastructure.containers import UNSETTLED, unread_findings
+from prr.checks.infrastructure.containers import UNSETTLED, deployed_compose, unread_findings
 from prr.checks.infrastructure.terraform import Finding, decide
 from prr.checks.registry import CheckContext, check
 from prr.checks.security.terraform import is_secret_name
@@ -75,9 +75,9 @@ def _hardcoded_fix(path: str, setting: EnvSetting) -> str:
     )
 
 
-def _compose_secrets(facts: ContainerFacts) -> list[Finding]:
+def _compose_secrets(ctx: CheckContext, facts: ContainerFacts) -> list[Finding]:
     findings: list[Finding] = []
-    for compose in facts.production_compose():
+    for compose in deployed_compose(ctx, facts):
         for service in compose.services:
             for setting in service.environment:
                 if _written(setting):
@@ -107,7 +107,7 @@ def container_secrets(ctx: CheckContext) -> Iterator[Result]:
     secret is passed as a build argument."""
     facts = ctx.get(ContainerFacts)
     hardcoded, build_args = _dockerfile_secrets(facts)
-    hardcoded += _compose_secrets(facts)
+    hardcoded += _compose_secrets(ctx, facts)
     if hardcoded:
         yield from decide(
             ctx,
