@@ -12,6 +12,7 @@ LAYERS = {
     "errors": 0,
     "_version": 0,
     "model": 1,
+    "store": 1,
     "collectors": 2,
     "checks": 3,
     "drills": 3,

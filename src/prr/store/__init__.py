@@ -1,0 +1,1 @@
+"""The store: services, scans, reviews and their audit trail in SQLite or PostgreSQL."""
