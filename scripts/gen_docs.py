@@ -73,28 +73,39 @@ def checks_reference() -> str:
     from prr.model.loader import load_checklist
 
     service = load_checklist("service")
-    checks = sorted(load_builtin_checks().values(), key=lambda c: c.id)
-    decided = sorted({item for c in checks for item in c.items if item in service})
+    checks = sorted(load_builtin_checks().values(), key=lambda c: (c.scope != "repository", c.id))
+    repo = [c for c in checks if c.scope == "repository"]
+    live = [c for c in checks if c.scope != "repository"]
+    from_files = {item for c in repo for item in c.items if item in service}
+    from_live = {item for c in live for item in c.items if item in service}
+    decided = sorted(from_files | from_live)
     lines = [
         "# Checks",
         "",
         "Generated from the code by `scripts/gen_docs.py`; do not edit by hand.",
         "",
-        f"{len(checks)} checks decide {len(decided)} of the {len(service)} items of the `service`",
-        "checklist from evidence. A check that finds none of its evidence has no opinion; one",
-        "whose evidence could not be read makes its items unknown, never passed.",
+        f"{len(checks)} checks decide {len(decided)} of the {len(service)} items of the "
+        f"`service` checklist: {len(repo)} read the repository ({len(from_files)} items) and "
+        f"{len(live)} read running systems with `prr scan --live` ({len(from_live)} items, "
+        f"{len(from_live - from_files)} of which files alone cannot decide).",
+        "A check that finds none of its evidence has no opinion; one whose evidence could not be",
+        "read makes its items unknown, never passed. When live and",
+        "file evidence disagree, the live system decides and the disagreement is reported.",
         "",
-        "| check | what it verifies | items it decides |",
-        "|---|---|---|",
     ]
-    for registered in checks:
-        items = "<br>".join(f"`{i}`" for i in registered.items)
-        title = registered.title.replace("|", "\\|")
-        lines.append(f"| `{registered.id}` | {title} | {items} |")
-    lines += ["", "## Items and the checks that decide them", ""]
+    for title, group in (("Repository checks", repo), ("Live checks (`prr scan --live`)", live)):
+        header = "| check | scope | what it verifies | items it decides |"
+        lines += [f"## {title}", "", header, "|---|---|---|---|"]
+        for registered in group:
+            items = "<br>".join(f"`{i}`" for i in registered.items)
+            what = registered.title.replace("|", "\\|")
+            lines.append(f"| `{registered.id}` | {registered.scope} | {what} | {items} |")
+        lines.append("")
+    lines += ["## Items and the checks that decide them", ""]
     for item_id in decided:
         ids = ", ".join(f"`{c.id}`" for c in checks if item_id in c.items)
-        lines.append(f"- `{item_id}` ({service.item(item_id).title}): {ids}")
+        marker = " (live only)" if item_id not in from_files else ""
+        lines.append(f"- `{item_id}` ({service.item(item_id).title}){marker}: {ids}")
     return "\n".join(lines).rstrip() + "\n"
 
 
