@@ -12,6 +12,7 @@ import typer
 
 from prr.cli import checklist as checklist_commands
 from prr.cli import init as init_command
+from prr.cli import review as review_commands
 from prr.cli import scan as scan_command
 from prr.cli._output import EXIT_RUN_FAILED, EXIT_USAGE
 
@@ -21,11 +22,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("scan")(scan_command.scan)
 app.command("init")(init_command.init)
 app.add_typer(checklist_commands.app, name="checklist")
+app.add_typer(review_commands.app, name="review")
+app.command("gate")(review_commands.gate)
+app.add_typer(review_commands.db_app, name="db")
 
 
 @app.command()

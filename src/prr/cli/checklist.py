@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from prr.model.checklist import Checklist, ItemRef, Stage
 
 app = typer.Typer(
-    help="The checklist library: built-in and organisation checklists.", no_args_is_help=True
+    help="The checklist library: built-in and organisation checklists.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 _STAGES = ("experiment", "beta", "ga")
