@@ -20,6 +20,23 @@ def _demote() -> None:  # pragma: no cover - runs in the child
     os.setuid(user.pw_uid)
 
 
+def _wait_ready(url: str, timeout: float = 30.0) -> None:
+    """The port opens before the server accepts sessions ("the database system is starting up")."""
+    import time
+
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with psycopg.connect(url, connect_timeout=2):
+                return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Start PostgreSQL on a free port; yields a superuser URL (trust auth on loopback)."""
@@ -55,9 +72,11 @@ def postgres_server() -> Iterator[str]:
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec)
+    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     try:
         wait_for_port(port, 30, process)
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        _wait_ready(url)
+        yield url
     finally:
         process.terminate()
         try:
