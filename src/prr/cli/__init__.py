@@ -13,6 +13,7 @@ import typer
 from prr.cli import checklist as checklist_commands
 from prr.cli import init as init_command
 from prr.cli import review as review_commands
+from prr.cli import review_doc as review_doc_commands
 from prr.cli import scan as scan_command
 from prr.cli._output import EXIT_RUN_FAILED, EXIT_USAGE
 
@@ -28,6 +29,8 @@ app = typer.Typer(
 app.command("scan")(scan_command.scan)
 app.command("init")(init_command.init)
 app.add_typer(checklist_commands.app, name="checklist")
+review_commands.app.command("export")(review_doc_commands.export)
+review_commands.app.command("import")(review_doc_commands.import_)
 app.add_typer(review_commands.app, name="review")
 app.command("gate")(review_commands.gate)
 app.add_typer(review_commands.db_app, name="db")
