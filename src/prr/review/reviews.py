@@ -91,6 +91,8 @@ class ReviewItemView:
     answered_by: str | None = None
     answered_at: dt.datetime | None = None
     expired: bool = False
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """Evidence recorded for the item (from the scan the review was opened on)."""
 
     @property
     def id(self) -> str:
@@ -481,6 +483,7 @@ class Reviews:
                     row.answered_by if row else None,
                     row.answered_at if row else None,
                     expired,
+                    list(row.evidence or []) if row else [],
                 )
             )
         return ReviewView(
