@@ -324,15 +324,17 @@ def _assess(
         )
     live = [r for r in results if r.live]
     repo = [r for r in results if not r.live]
-    # The actual configuration wins: when live systems were read for an item, they
-    # decide it; files that disagree are reported beside the verdict.
-    status = combine(live) if live else combine(repo)
+    # Every piece of evidence counts: a live pass for one component (the database)
+    # must not hide a file failure about another (the load balancer). When files
+    # and the running system disagree, the failing side decides and the
+    # disagreement is reported beside the verdict.
+    status = combine(results)
     disagreement = ""
-    repo_status = combine(repo)
-    if live and repo_status and status and {repo_status, status} == {Status.PASS, Status.FAIL}:
+    repo_status, live_status = combine(repo), combine(live)
+    if repo_status and live_status and {repo_status, live_status} == {Status.PASS, Status.FAIL}:
         disagreement = (
             f" — files and live systems disagree: repository evidence says "
-            f"{repo_status.value}, the live system says {status.value}"
+            f"{repo_status.value}, the live system says {live_status.value}"
         )
     fields: dict[str, Any] = {}
     for result in [*repo, *live]:
@@ -345,7 +347,7 @@ def _assess(
             Source.NONE,
             "not verified by any check; needs evidence or an answer",
         )
-    deciding = [r for r in (live or repo) if r.status is status]
+    deciding = [r for r in results if r.status is status]
     message = "; ".join(dict.fromkeys(r.message for r in deciding)) + disagreement
     source = (
         Source.DRILL if any(r.check_id.startswith("drill.") for r in deciding) else Source.VERIFIED
