@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import typer
 
+from prr.cli import assess as assess_command
 from prr.cli import checklist as checklist_commands
 from prr.cli import init as init_command
+from prr.cli import library as library_commands
 from prr.cli import review as review_commands
 from prr.cli import review_doc as review_doc_commands
 from prr.cli import scan as scan_command
@@ -28,12 +30,14 @@ app = typer.Typer(
 )
 app.command("scan")(scan_command.scan)
 app.command("init")(init_command.init)
+app.command("assess")(assess_command.assess)
 app.add_typer(checklist_commands.app, name="checklist")
 review_commands.app.command("export")(review_doc_commands.export)
 review_commands.app.command("import")(review_doc_commands.import_)
 app.add_typer(review_commands.app, name="review")
 app.command("gate")(review_commands.gate)
 app.add_typer(review_commands.db_app, name="db")
+app.add_typer(library_commands.app, name="library")
 
 
 @app.command()
