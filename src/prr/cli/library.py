@@ -18,6 +18,7 @@ from prr.cli._output import EXIT_THRESHOLD, EXIT_USAGE
 app = typer.Typer(
     help="The production library: blueprints → designs → readiness reviews, as docs-as-code.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
