@@ -29,7 +29,7 @@ from tests.live.servers import find_binary, free_port, running
 
 APP_PASSWORD = "app-Secret-pw-1"
 ROWS = 20_000
-SLOW_QUERY_S = 0.6
+SLOW_QUERY_S = 0.6137
 
 
 @dataclass(frozen=True)

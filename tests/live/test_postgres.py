@@ -35,7 +35,7 @@ from prr.collectors.live.postgres import (
 from prr.engine.scan import ScanOptions, run_scan
 from prr.model.evidence import Result, Status
 from tests.helpers import by_item, run_live_check
-from tests.live.pg import APP_PASSWORD, ROWS, PgCluster, pg_cluster, pg_standby
+from tests.live.pg import APP_PASSWORD, ROWS, SLOW_QUERY_S, PgCluster, pg_cluster, pg_standby
 from tests.live.redisserver import silent_server
 from tests.live.servers import collect_live, free_port
 
@@ -168,7 +168,7 @@ def test_slow_statements_fail_without_parameter_values(
     tested = results[TESTED]
     assert tested.status is Status.FAIL
     assert "PostgreSQL reports" in tested.message and "PostgreSQL main" in tested.message
-    assert "SELECT pg_sleep($1)" in tested.message and "0.6" not in tested.message
+    assert "SELECT pg_sleep($1)" in tested.message and str(SLOW_QUERY_S) not in tested.message
     assert "EXPLAIN (ANALYZE, BUFFERS) SELECT pg_sleep($1);" in (tested.remediation or "")
     assert results[OPTIMIZED].status is Status.FAIL
 
