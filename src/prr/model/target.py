@@ -71,6 +71,12 @@ class Endpoint(_Strict):
     """``env:VAR`` holding a full header line, e.g. ``Authorization: Bearer …``."""
     rate_limit_path: str | None = None
     openapi: str | None = None
+    """An OpenAPI spec (path or URL): secured GET operations must answer 401/403 anonymously."""
+    http_url: Annotated[str, Field(pattern=r"^http://")] | None = None
+    """Where plain HTTP is served, to check it redirects to HTTPS (default: port 80 of the
+    same host, probed only when HTTPS is on port 443)."""
+    static_path: str | None = None
+    """A static asset (e.g. ``/static/app.3f2a1c.js``) checked for caching and compression."""
 
     @field_validator("auth_header")
     @classmethod
