@@ -87,7 +87,7 @@ def checks_reference() -> str:
         f"{len(checks)} checks decide {len(decided)} of the {len(service)} items of the "
         f"`service` checklist: {len(repo)} read the repository ({len(from_files)} items) and "
         f"{len(live)} read running systems with `prr scan --live` ({len(from_live)} items, "
-        f"{len(from_live - from_files)} of which files alone cannot decide).",
+        f"{len(from_live - from_files)} of which no repository check decides).",
         "A check that finds none of its evidence has no opinion; one whose evidence could not be",
         "read makes its items unknown, never passed. When live and",
         "file evidence disagree, the live system decides and the disagreement is reported.",
