@@ -105,8 +105,9 @@ class Facts:
         """The facts of ``facts_type``; raises :class:`MissingFacts` when unavailable."""
         if facts_type in self._by_type:
             return self._by_type[facts_type]  # type: ignore[no-any-return]
-        reason = self._failed.get(facts_type, "no collector produced it")
-        raise MissingFacts(facts_type, reason)
+        if facts_type in self._failed:
+            raise MissingFacts(facts_type, self._failed[facts_type], failed=True)
+        raise MissingFacts(facts_type, "no collector produced it", failed=False)
 
     def all(self) -> list[Any]:
         """Every facts object collected, in the order added."""
@@ -122,7 +123,9 @@ class Facts:
 class MissingFacts(LookupError):
     """A check asked for evidence that could not be collected; its items become unknown."""
 
-    def __init__(self, facts_type: type, reason: str) -> None:
+    def __init__(self, facts_type: type, reason: str, *, failed: bool = True) -> None:
         self.facts_type = facts_type
         self.reason = reason
+        self.failed = failed
+        """True when a collector tried and failed; False when none was run for this kind."""
         super().__init__(f"{facts_type.__name__} unavailable: {reason}")

@@ -224,10 +224,16 @@ def run_checks(
         try:
             produced = list(registered.func(ctx))
         except MissingFacts as exc:
-            produced = [
-                ctx.unknown(item, f"evidence unavailable: {exc.reason}")
-                for item in registered.items
-            ]
+            # Evidence nobody was asked to collect gives no opinion; evidence whose
+            # collector failed makes the check's items unknown.
+            produced = (
+                []
+                if not exc.failed
+                else [
+                    ctx.unknown(item, f"evidence unavailable: {exc.reason}")
+                    for item in registered.items
+                ]
+            )
         except Exception as exc:  # a crashing check makes its items unknown, not the scan fail
             where = traceback.extract_tb(exc.__traceback__)[-1]
             reason = (
