@@ -14,6 +14,8 @@ wanted=(
   "redis-server:redis-server"
   "openssl:openssl"
   "initdb:postgresql"
+  "chromium:chromium"
+  "pdftotext:poppler-utils"
 )
 
 have() {
@@ -28,6 +30,10 @@ for entry in "${wanted[@]}" ${PRR_TEST_DEBS:-}; do
   bin=${entry%%:*}; pkg=${entry##*:}
   have "$bin" || need+=("$pkg")
 done
+
+# Libraries and fonts (not binaries) that PDF rendering needs.
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+fc-list 2>/dev/null | grep -qi 'DejaVu Sans' || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

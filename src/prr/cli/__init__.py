@@ -14,6 +14,7 @@ from prr.cli import assess as assess_command
 from prr.cli import checklist as checklist_commands
 from prr.cli import init as init_command
 from prr.cli import library as library_commands
+from prr.cli import report as report_command
 from prr.cli import review as review_commands
 from prr.cli import review_doc as review_doc_commands
 from prr.cli import scan as scan_command
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command("scan")(scan_command.scan)
 app.command("init")(init_command.init)
 app.command("assess")(assess_command.assess)
+app.command("report")(report_command.report)
 app.add_typer(checklist_commands.app, name="checklist")
 review_commands.app.command("export")(review_doc_commands.export)
 review_commands.app.command("import")(review_doc_commands.import_)

@@ -89,6 +89,8 @@ class Assessment:
     unused_waivers: list[Waiver] = field(default_factory=list)
     environments: list[str] = field(default_factory=list)
     """Live environments read in this scan (empty for a repository-only scan)."""
+    facts: Facts | None = field(default=None, repr=False, compare=False)
+    """The repository facts the checks saw (for reports: architecture, runbooks)."""
     tool_version: str = __version__
 
     @property
@@ -441,6 +443,7 @@ def run_scan(options: ScanOptions, progress: Progress | None = None) -> Assessme
         expired_waivers=expired,
         unused_waivers=unused,
         environments=environments,
+        facts=facts,
     )
 
 
