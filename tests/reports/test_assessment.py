@@ -65,6 +65,9 @@ def shop_model(
     ``facts``: True for the example's collector facts, False for none, or the facts to use.
     """
     scanned = assessment or shop_assessment()
+    if facts is False:
+        scanned = copy.copy(scanned)
+        scanned.facts = None  # as if the engine had handed no facts over
     options: dict[str, Any] = {
         "today": TODAY,
         "assessor": ASSESSOR,

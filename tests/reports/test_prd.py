@@ -146,7 +146,7 @@ def test_architecture_from_facts_and_from_evidence() -> None:
     database = labels["RDS database (postgres) aws_db_instance.shop"]
     assert f"{labels['Deployment shop-api']} -.-> {database}" in mermaid
     assert 'subgraph g3["namespace shop"]' in mermaid
-    # The engine does not hand facts to reports yet: without them, the evidence messages are used.
+    # Without collector facts (a scan loaded from JSON), the evidence messages are used.
     inferred = shop_model(facts=False).architecture
     assert inferred is not None and inferred.origin == "evidence"
     assert {"Ingress shop-api", "Deployment shop-api"} <= {n.text for n in inferred.nodes}
