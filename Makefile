@@ -22,6 +22,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/prr checklist list
 	$(BIN)/prr scan examples/shop-api --fail-on never
+	mkdir -p out
+	$(BIN)/prr report --path examples/shop-api --type assessment --format md -o out/shop-api-assessment.md
+	$(BIN)/prr report --path examples/shop-api --type prd --format md -o out/shop-api-prd.md
+	$(BIN)/prr report --path examples/shop-api --type assessment --format html -o out/shop-api-assessment.html
+	@echo "Readiness Assessment: out/shop-api-assessment.md (and .html); Readiness PRD: out/shop-api-prd.md"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
