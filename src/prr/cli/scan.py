@@ -271,6 +271,8 @@ def print_assessment(out: Console, assessment: Assessment, show_all: bool = Fals
                 item.message,
             )
         out.print(table)
+    for note in assessment.notes:
+        out.print(f"[dim]note: {note}[/]", highlight=False)
     if assessment.errors:
         out.print(f"[bold yellow]Evidence that could not be read: {len(assessment.errors)}[/]")
         for error in assessment.errors[:20]:

@@ -89,6 +89,8 @@ class Assessment:
     unused_waivers: list[Waiver] = field(default_factory=list)
     environments: list[str] = field(default_factory=list)
     """Live environments read in this scan (empty for a repository-only scan)."""
+    notes: list[str] = field(default_factory=list)
+    """Things worth knowing that are not errors (e.g. drill results too old to count)."""
     facts: Facts | None = field(default=None, repr=False, compare=False)
     """The repository facts the checks saw (for reports: architecture, runbooks)."""
     tool_version: str = __version__
@@ -147,6 +149,9 @@ class ScanOptions:
     """Live environments to read (default: all in prr.yaml)."""
     live_collectors: Iterable[type[LiveCollector]] | None = None
     live_limits: LiveLimits | None = None
+    drill_store_url: str | None = None
+    """Where drill outcomes are read from (default: PRR_DATABASE_URL or .prr/prr.db if present)."""
+    drill_max_age_days: int = 90
 
 
 def _crash(what: str, exc: Exception) -> str:
@@ -418,6 +423,11 @@ def run_scan(options: ScanOptions, progress: Progress | None = None) -> Assessme
             )
             results += cross
             check_errors += cross_errors
+    notes: list[str] = []
+    drill_url = options.drill_store_url or _drill_store(root)
+    if drill_url:
+        drilled, notes = _drill_results(drill_url, target.service, options)
+        results += drilled
     items, expired, unused = assess_items(
         checklist,
         stage,
@@ -444,7 +454,37 @@ def run_scan(options: ScanOptions, progress: Progress | None = None) -> Assessme
         unused_waivers=unused,
         environments=environments,
         facts=facts,
+        notes=notes,
     )
+
+
+def _drill_store(root: Path) -> str | None:
+    import os
+
+    from prr.store.db import DATABASE_ENV
+
+    if os.environ.get(DATABASE_ENV):
+        return os.environ[DATABASE_ENV]
+    local = root / ".prr" / "prr.db"
+    return f"sqlite:///{local}" if local.is_file() else None
+
+
+def _drill_results(url: str, service: str, options: ScanOptions) -> tuple[list[Result], list[str]]:
+    """Fresh drill outcomes from the store; a store that cannot be read is a note, not a failure."""
+    from prr.drills.evidence import fresh_results
+    from prr.errors import PrrError
+    from prr.store.db import Store
+
+    try:
+        store = Store(url)
+    except PrrError as exc:
+        return [], [f"drill results not read: {exc}"]
+    try:
+        return fresh_results(
+            store, service, today=options.today, max_age_days=options.drill_max_age_days
+        )
+    finally:
+        store.close()
 
 
 def _environments(target: Target, wanted: list[str] | None) -> list[str]:

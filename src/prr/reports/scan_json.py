@@ -101,6 +101,7 @@ def scan_dict(assessment: Assessment) -> dict[str, Any]:
         ],
         "items": [item_dict(item) for item in assessment.items],
         "errors": [e.to_dict() for e in assessment.errors],
+        "notes": list(assessment.notes),
         "waivers": {
             "expired": [w.model_dump(mode="json") for w in assessment.expired_waivers],
             "unused": [w.model_dump(mode="json") for w in assessment.unused_waivers],

@@ -1,0 +1,1 @@
+"""Drills: active, bounded, opt-in failure-scenario tests whose outcomes are evidence."""
