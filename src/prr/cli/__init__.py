@@ -12,6 +12,7 @@ import typer
 
 from prr.cli import assess as assess_command
 from prr.cli import checklist as checklist_commands
+from prr.cli import drill as drill_commands
 from prr.cli import init as init_command
 from prr.cli import library as library_commands
 from prr.cli import report as report_command
@@ -40,6 +41,7 @@ app.add_typer(review_commands.app, name="review")
 app.command("gate")(review_commands.gate)
 app.add_typer(review_commands.db_app, name="db")
 app.add_typer(library_commands.app, name="library")
+app.add_typer(drill_commands.app, name="drill")
 
 
 @app.command()

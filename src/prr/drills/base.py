@@ -137,3 +137,44 @@ def load_builtin_drills() -> dict[str, type[Drill]]:
     for module in pkgutil.walk_packages(package.__path__, prefix="prr.drills."):
         importlib.import_module(module.name)
     return DRILLS
+
+
+@dataclass(frozen=True)
+class DrillOption:
+    """One setting a drill takes (``prr drill NAME -o key=value``)."""
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+
+    def parse(self, raw: str) -> Any:
+        if self.kind is bool:
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(f"{self.name}: {raw!r} is not true or false")
+        try:
+            return self.kind(raw)
+        except ValueError:
+            raise ValueError(f"{self.name}: {raw!r} is not a {self.kind.__name__}") from None
+
+
+async def execute(drill: Drill, ctx: DrillContext) -> DrillOutcome:
+    """Run ``drill`` within its time limit; a drill that overruns is cancelled (and cleans up)."""
+    import asyncio
+
+    started = dt.datetime.now(dt.UTC)
+    try:
+        return await asyncio.wait_for(drill.run(ctx), timeout=ctx.timeout_s)
+    except TimeoutError:
+        return DrillOutcome(
+            drill.name,
+            ctx.environment,
+            False,
+            f"did not finish within {ctx.timeout_s:g}s; stopped and cleaned up",
+            started,
+            dt.datetime.now(dt.UTC),
+            log=list(ctx.log),
+        )
