@@ -19,6 +19,7 @@ from prr.cli import report as report_command
 from prr.cli import review as review_commands
 from prr.cli import review_doc as review_doc_commands
 from prr.cli import scan as scan_command
+from prr.cli import serve as serve_commands
 from prr.cli._output import EXIT_RUN_FAILED, EXIT_USAGE
 
 app = typer.Typer(
@@ -42,6 +43,9 @@ app.command("gate")(review_commands.gate)
 app.add_typer(review_commands.db_app, name="db")
 app.add_typer(library_commands.app, name="library")
 app.add_typer(drill_commands.app, name="drill")
+app.command("serve")(serve_commands.serve)
+app.command("push")(serve_commands.push)
+app.add_typer(serve_commands.admin_app, name="admin")
 
 
 @app.command()

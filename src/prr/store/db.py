@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from prr.errors import PrrError
+from prr.store import users as _users  # noqa: F401  (the account tables belong to the store's schema)
 
 DATABASE_ENV = "PRR_DATABASE_URL"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

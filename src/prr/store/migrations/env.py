@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import prr.store.users  # noqa: F401  (registers the account tables on Base.metadata)
 from prr.store.schema import Base
 
 config = context.config

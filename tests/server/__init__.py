@@ -1,0 +1,1 @@
+"""Tests of the organisation server: API, auth, push and admin commands."""
