@@ -20,20 +20,19 @@ from sqlalchemy import func, select
 from prr.engine.status import Verdict
 from prr.model.checklist import Stage
 from prr.model.evidence import Source, Status
-from prr.reports.scan_json import SCAN_SCHEMA, plain
-from prr.reports.scan_json import item_dict as assessment_item_dict
+from prr.reports.review_json import item_dict, review_dict
+from prr.reports.scan_json import SCAN_SCHEMA
 from prr.server import auth
 from prr.store.schema import Review, Scan, Service, Waiver
 from prr.store.users import ALL_SERVICES, AccountError, Accounts, Principal, Role
 
 if TYPE_CHECKING:
     from prr.engine.scan import Assessment
-    from prr.review.reviews import ReviewItemView, Reviews, ReviewView
+    from prr.review.reviews import Reviews, ReviewView
     from prr.server.metrics import Metrics
     from prr.server.settings import ServerSettings
     from prr.store.db import Store
 
-REVIEW_SCHEMA = "prr/review/v1"
 
 router = APIRouter(prefix="/api/v1")
 Caller = Annotated[Principal, Depends(auth.current_principal)]
@@ -215,95 +214,6 @@ def review_summary(view: ReviewView) -> dict[str, Any]:
         "blockers": len(view.blockers),
         "issues": len(view.issues),
         "missing_roles": view.missing_roles(),
-    }
-
-
-def _review_item(entry: ReviewItemView) -> dict[str, Any]:
-    base = assessment_item_dict(entry.assessment)
-    keep = ("id", "title", "category", "section", "phase", "severity", "status", "source")
-    return {key: base[key] for key in keep} | {
-        "blocker": entry.assessment.is_blocker,
-        "issue": entry.assessment.is_issue,
-        "waived": entry.assessment.waiver is not None,
-        "message": entry.assessment.message,
-        "fields": plain(entry.assessment.fields),
-        "owner": entry.owner,
-        "eta": _iso(entry.eta),
-        "notes": entry.notes,
-        "na_reason": entry.na_reason,
-        "answered_by": entry.answered_by,
-        "answered_at": _iso(entry.answered_at),
-        "expired": entry.expired,
-    }
-
-
-def review_json(view: ReviewView) -> dict[str, Any]:
-    """A review in the ``prr/review/v1`` shape of ``prr review show --format json``."""
-    from prr.engine.status import category_status
-
-    assessments = view.assessments
-    summary: dict[str, Any] = {"items": len(assessments)}
-    summary |= {s.value: sum(1 for i in assessments if i.status is s) for s in Status}
-    summary |= {
-        "blockers": len(view.blockers),
-        "issues": len(view.issues),
-        "accepted_risks": sum(1 for i in assessments if i.is_accepted_risk),
-        "verified": sum(1 for i in assessments if i.source in (Source.VERIFIED, Source.DRILL)),
-        "attested": sum(1 for i in assessments if i.source is Source.ATTESTED),
-    }
-    categories = []
-    for category in view.checklist.categories:
-        members = [i for i in assessments if i.ref.category.id == category.id]
-        if members:
-            categories.append(
-                {
-                    "id": category.id,
-                    "title": category.title,
-                    "status": category_status(members).value,
-                    "blockers": sum(1 for i in members if i.is_blocker),
-                    "issues": sum(1 for i in members if i.is_issue),
-                }
-            )
-    return review_summary(view) | {
-        "schema": REVIEW_SCHEMA,
-        "owner": view.owner,
-        "frozen": view.frozen,
-        "phase": view.phase,
-        "scan_id": view.scan_id,
-        "created_by": view.created_by,
-        "context": plain(view.context),
-        "drift": view.drift,
-        "blockers": [b.id for b in view.blockers],
-        "issues": [i.id for i in view.issues],
-        "required_roles": list(view.required_roles),
-        "summary": summary,
-        "categories": categories,
-        "items": [_review_item(e) for e in view.items],
-        "waivers": [
-            {
-                "id": w.id,
-                "item": w.item_id,
-                "state": w.state,
-                "reason": w.reason,
-                "risk_owner": w.risk_owner,
-                "mitigation": w.mitigation,
-                "requested_by": w.requested_by,
-                "decided_by": w.decided_by,
-                "decided_role": w.decided_role,
-                "expires": _iso(w.expires),
-            }
-            for w in view.waivers
-        ],
-        "signoffs": [
-            {
-                "role": s.role,
-                "person": s.person,
-                "decision": s.decision,
-                "comment": s.comment,
-                "at": _iso(s.at),
-            }
-            for s in view.signoffs
-        ],
     }
 
 
@@ -527,7 +437,7 @@ class _Id:
 def get_review(review_id: int, request: Request, caller: Caller) -> dict[str, Any]:
     """A review, as ``prr review show --format json`` prints it."""
     _may_act(caller, Role.VIEWER, request, review_id)
-    return review_json(_reviews(request).get(review_id))
+    return review_dict(_reviews(request).get(review_id))
 
 
 @router.post("/reviews/{review_id}/answers", tags=["reviews"])
@@ -547,7 +457,7 @@ def post_answer(
         owner=body.owner,
         eta=body.eta,
     )
-    return _review_item(reviews.get(review_id).item(body.item))
+    return item_dict(reviews.get(review_id).item(body.item))
 
 
 @router.post("/reviews/{review_id}/na", tags=["reviews"])
@@ -556,7 +466,7 @@ def post_na(review_id: int, body: NaBody, request: Request, caller: Caller) -> d
     _may_act(caller, Role.CONTRIBUTOR, request, review_id)
     reviews = _reviews(request)
     reviews.mark_na(review_id, body.item, reason=body.reason, actor=caller.name)
-    return _review_item(reviews.get(review_id).item(body.item))
+    return item_dict(reviews.get(review_id).item(body.item))
 
 
 @router.post("/reviews/{review_id}/waivers", status_code=201, tags=["reviews"])
