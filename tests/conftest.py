@@ -14,6 +14,9 @@ from prr.cli import app
 
 DATA = Path(__file__).parent / "data"
 
+# Fixture modules for real servers, registered once here so pytest rewrites their asserts.
+pytest_plugins = ["tests.live.monitoring", "tests.drills.alerting_rig"]
+
 
 @dataclass
 class Run:

@@ -28,7 +28,6 @@ from prr.store.db import Store
 if TYPE_CHECKING:
     from tests.drills.alerting_rig import AlertingRig
 
-pytest_plugins = ["tests.drills.alerting_rig"]
 pytestmark = pytest.mark.slow
 
 FAST = {

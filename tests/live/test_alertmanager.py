@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from tests.live.monitoring import AmServer, PromServer, Service
 
 # Session servers live in tests/live/monitoring.py, loaded as a plugin (import it lazily only).
-pytest_plugins = ["tests.live.monitoring"]
 pytestmark = pytest.mark.slow
 
 CHECK = "live.alerting.alertmanager-routing"

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 # The servers are session fixtures in tests/live/monitoring.py (loaded as a plugin so
 # that every module shares one Prometheus). Import it only lazily, never at module level.
-pytest_plugins = ["tests.live.monitoring"]
 pytestmark = pytest.mark.slow
 
 METRICS_CHECK = "live.monitoring.prometheus-metrics"
