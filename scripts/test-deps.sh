@@ -16,6 +16,7 @@ wanted=(
   "initdb:postgresql"
   "chromium:chromium"
   "pdftotext:poppler-utils"
+  "wrk:wrk"
 )
 
 have() {
