@@ -138,7 +138,10 @@ def run_drill(
     verdict = "[green]PASSED[/]" if outcome.passed else "[red]FAILED[/]"
     out.print(f"{verdict} in {outcome.duration_s:.1f}s: {outcome.summary}", highlight=False)
     for key, value in outcome.measurements.items():
-        out.print(f"  {key}: {value}", highlight=False)
+        shown = str(value)
+        if len(shown) > 120:
+            shown = shown[:119] + "… (full values in the stored outcome)"
+        out.print(f"  {key}: {shown}", highlight=False, markup=False)
     try:
         store = open_store(path, database)
         drill_id = save_outcome(store, target.service, outcome)
