@@ -84,3 +84,26 @@ def test_secrets_are_found(secret_repo: tuple[Path, list[str]], cli) -> None:
         and ("app/notify.js", 1) in places
         and ("deploy.key", 1) in places
     )
+
+
+def test_sarif_keeps_every_finding(secret_repo: tuple[Path, list[str]], cli) -> None:
+    import json
+
+    root, _ = secret_repo
+    data = json.loads(cli("scan", str(root), "-f", "sarif", "--fail-on", "never").stdout)
+    item = "security.secrets-management.no-hardcoded-secrets-in-code"
+    results = [r for r in data["runs"][0]["results"] if r["ruleId"] == item]
+    places = {
+        (
+            loc["physicalLocation"]["artifactLocation"]["uri"],
+            loc["physicalLocation"].get("region", {}).get("startLine"),
+        )
+        for r in results
+        for loc in [*r["locations"], *r.get("relatedLocations", [])]
+    }
+    assert {
+        ("app/settings.py", 1),
+        ("app/settings.py", 2),
+        ("app/notify.js", 1),
+        ("deploy.key", 1),
+    } <= places

@@ -88,20 +88,27 @@ def sarif_dict(assessment: Assessment) -> dict[str, Any]:
         ] or [None]
         for finding in findings:
             text = finding.message if finding else item.message
-            locations = []
-            if finding:
-                locations = [_location(e.path, e.line) for e in finding.evidence if e.path]
-            if not locations:
-                locations = [_location("prr.yaml", None)]
+            placed = [e for e in finding.evidence if e.path] if finding else []
+            locations = [_location(e.path or "prr.yaml", e.line) for e in placed[:1]]
+            locations = locations or [_location("prr.yaml", None)]
+            # Every other place of the same finding (e.g. each committed credential) is kept
+            # as a related location with its own message, none dropped.
+            related = [
+                _location(e.path or "prr.yaml", e.line)
+                | {"id": number, "message": {"text": e.summary}}
+                for number, e in enumerate(placed[1:], start=1)
+            ]
             result: dict[str, Any] = {
                 "ruleId": item.ref.id,
                 "ruleIndex": index[item.ref.id],
                 "level": level,
                 "kind": "fail" if item.status is Status.FAIL else "review",
                 "message": {"text": f"{item.ref.title}: {text}"},
-                "locations": locations[:10],
+                "locations": locations,
                 "properties": {"status": item.status.value, "blocker": item.is_blocker},
             }
+            if related:
+                result["relatedLocations"] = related
             if finding:
                 result["properties"]["check"] = finding.check_id
                 if finding.remediation:

@@ -14,7 +14,9 @@ from prr.collectors.secrets import RULE_TITLES, SecretFacts, SecretFinding
 from prr.model.evidence import Evidence, Result
 
 NO_SECRETS = "security.secrets-management.no-hardcoded-secrets-in-code"
-MAX_EVIDENCE = 50
+MAX_EVIDENCE = 1000
+"""Findings listed as evidence per result: every one in a real repository (JSON and SARIF
+keep them all; terminal and Markdown views show the first few)."""
 
 _READ_FROM_ENV = {
     ".py": 'os.environ["NAME"]',
