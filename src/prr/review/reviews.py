@@ -35,7 +35,16 @@ from prr.model.evidence import Source, Status
 from prr.review import audit
 from prr.review.policy import Policy
 from prr.store.db import Store
-from prr.store.schema import Review, ReviewItem, Scan, Service, Signoff, Waiver
+from prr.store.schema import (
+    TREND_POINTS,
+    Review,
+    ReviewItem,
+    Scan,
+    Service,
+    ServiceStatus,
+    Signoff,
+    Waiver,
+)
 from prr.store.schema import utcnow as _now
 
 T = TypeVar("T")
@@ -54,6 +63,95 @@ class ApprovalRefused(ReviewStateError):
     def __init__(self, message: str, blockers: list[str] | None = None) -> None:
         self.blockers = blockers or []
         super().__init__(message)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite gives back naive datetimes (stored as UTC); compare them as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """What the store keeps of a scan besides its JSON: from an Assessment or a pushed document."""
+
+    service: str
+    owner: str | None
+    tier: str | int | None
+    started_at: dt.datetime
+    commit: str | None
+    environments: list[str]
+    checklist_ref: str
+    stage: str
+    verdict: str
+    blockers: int
+    issues: int
+    verified_share: float
+    statuses: dict[str, str]
+    """Item id → status, for the items some check or drill decided (drift compares these)."""
+    categories: list[dict[str, Any]]
+
+    @classmethod
+    def from_assessment(cls, assessment: Assessment) -> ScanRecord:
+        return cls(
+            service=assessment.target.service,
+            owner=assessment.target.owner,
+            tier=assessment.target.tier,
+            started_at=assessment.started_at,
+            commit=assessment.commit,
+            environments=list(assessment.environments),
+            checklist_ref=assessment.checklist.ref,
+            stage=assessment.stage.value,
+            verdict=assessment.verdict.value,
+            blockers=len(assessment.blockers),
+            issues=len(assessment.issues),
+            verified_share=assessment.verified_share,
+            statuses={
+                i.id: i.status.value for i in assessment.items if i.source is not Source.NONE
+            },
+            categories=[
+                {
+                    "id": c.category.id,
+                    "title": c.category.title,
+                    "status": c.status.value,
+                    "blockers": len(c.blockers),
+                    "issues": len(c.issues),
+                }
+                for c in assessment.categories
+            ],
+        )
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> ScanRecord:
+        """From a validated ``prr/scan/v1`` document (the JSON of ``prr scan --format json``)."""
+        target = doc["target"]
+        summary = doc["summary"]
+        started = doc["started_at"]
+        if isinstance(started, str):
+            started = dt.datetime.fromisoformat(started)
+        return cls(
+            service=target["service"],
+            owner=target.get("owner"),
+            tier=target.get("tier"),
+            started_at=started,
+            commit=target.get("commit"),
+            environments=[str(e) for e in doc.get("environments") or []],
+            checklist_ref=str(doc["checklist"]),
+            stage=str(doc["stage"]),
+            verdict=str(doc["verdict"]),
+            blockers=int(summary["blockers"]),
+            issues=int(summary["issues"]),
+            verified_share=float(summary["verified_share"]),
+            statuses={
+                str(i["id"]): str(i["status"])
+                for i in doc["items"]
+                if i.get("source", "none") != "none"
+            },
+            categories=[
+                {k: c.get(k) for k in ("id", "title", "status", "blockers", "issues")}
+                for c in doc.get("categories") or []
+                if isinstance(c, dict)
+            ],
+        )
 
 
 @dataclass(frozen=True)
@@ -279,56 +377,90 @@ class Reviews:
         return service
 
     def record_scan(
-        self, assessment: Assessment, payload: dict[str, Any], source: str = "local"
+        self, scan: Assessment | ScanRecord, payload: dict[str, Any], source: str = "local"
     ) -> int:
-        """Store a scan; approved reviews of the service whose verdicts it changes drift."""
+        """Store a scan; approved reviews of the service whose verdicts it changes drift.
+
+        Also keeps the service's latest status and trend (the scoreboard's row) current;
+        an older scan arriving late is stored but does not replace a newer status.
+        """
+        record = scan if isinstance(scan, ScanRecord) else ScanRecord.from_assessment(scan)
         with self._tx() as session:
-            service = self._service(
-                session, assessment.target.service, assessment.target.owner, assessment.target.tier
-            )
-            scan = Scan(
+            service = self._service(session, record.service, record.owner, record.tier)
+            row = Scan(
                 service_id=service.id,
-                started_at=assessment.started_at,
-                commit=assessment.commit,
-                environments=list(assessment.environments),
-                checklist_ref=assessment.checklist.ref,
-                stage=assessment.stage.value,
-                verdict=assessment.verdict.value,
-                blockers=len(assessment.blockers),
-                issues=len(assessment.issues),
-                verified_share=assessment.verified_share,
+                started_at=record.started_at,
+                commit=record.commit,
+                environments=list(record.environments),
+                checklist_ref=record.checklist_ref,
+                stage=record.stage,
+                verdict=record.verdict,
+                blockers=record.blockers,
+                issues=record.issues,
+                verified_share=record.verified_share,
                 payload=payload,
                 source=source,
+                categories=record.categories,
             )
-            session.add(scan)
+            session.add(row)
             session.flush()
-            statuses = {
-                i.id: i.status.value for i in assessment.items if i.source is not Source.NONE
-            }
+            self._update_status(session, service.id, row)
             for review in session.scalars(
                 select(Review).where(Review.service_id == service.id, Review.state == APPROVED)
             ).all():
                 changed = {
-                    row.item_id: {"review": row.status, "scan": statuses[row.item_id]}
-                    for row in review.items
-                    if row.source in (Source.VERIFIED.value, Source.DRILL.value)
-                    and row.item_id in statuses
-                    and statuses[row.item_id] != row.status
+                    item.item_id: {"review": item.status, "scan": record.statuses[item.item_id]}
+                    for item in review.items
+                    if item.source in (Source.VERIFIED.value, Source.DRILL.value)
+                    and item.item_id in record.statuses
+                    and record.statuses[item.item_id] != item.status
                 }
                 if changed:
                     review.state = DRIFTED
-                    review.drift = {"scan": scan.id, "items": changed}
+                    review.drift = {"scan": row.id, "items": changed}
                     self._touch(review)
                     audit.append(
                         session,
                         review.id,
                         "prr",
                         "drift",
-                        f"scan {scan.id}",
+                        f"scan {row.id}",
                         None,
                         {"items": changed},
                     )
-            return scan.id
+            return row.id
+
+    @staticmethod
+    def _update_status(session: Session, service_id: int, scan: Scan) -> None:
+        status = session.get(ServiceStatus, service_id)
+        point = [scan.started_at.date().isoformat(), scan.blockers, scan.issues]
+        if status is None:
+            session.add(
+                ServiceStatus(
+                    service_id=service_id,
+                    scan_id=scan.id,
+                    started_at=scan.started_at,
+                    stage=scan.stage,
+                    verdict=scan.verdict,
+                    blockers=scan.blockers,
+                    issues=scan.issues,
+                    verified_share=scan.verified_share,
+                    categories=scan.categories or [],
+                    trend=[point],
+                )
+            )
+            return
+        if _aware(scan.started_at) < _aware(status.started_at):
+            return
+        status.scan_id = scan.id
+        status.started_at = scan.started_at
+        status.stage = scan.stage
+        status.verdict = scan.verdict
+        status.blockers = scan.blockers
+        status.issues = scan.issues
+        status.verified_share = scan.verified_share
+        status.categories = scan.categories or []
+        status.trend = [*list(status.trend or []), point][-TREND_POINTS:]
 
     # -- creating and reading ------------------------------------------------------------
     def create(

@@ -66,6 +66,7 @@ def create_app(store_url: str | None = None, settings: ServerSettings | None = N
     from prr.review.reviews import ApprovalRefused, ReviewConflict, Reviews
     from prr.server.api import router
     from prr.server.metrics import CONTENT_TYPE, Metrics
+    from prr.server.pages import install as install_pages
     from prr.store.db import open_store
     from prr.store.users import Accounts
 
@@ -185,6 +186,7 @@ def create_app(store_url: str | None = None, settings: ServerSettings | None = N
         return app.openapi()
 
     app.include_router(router)
+    install_pages(app)
     return app
 
 

@@ -76,8 +76,34 @@ class Scan(Base):
     payload: Mapped[dict[str, Any]] = mapped_column()
     source: Mapped[str] = mapped_column(String(20), default="local")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    categories: Mapped[list[Any] | None] = mapped_column(JSON)
+    """Per category: {id, title, status, blockers, issues} — pages never read ``payload`` for it."""
 
     service: Mapped[Service] = relationship(back_populates="scans")
+
+
+class ServiceStatus(Base):
+    """The latest scan of each service, kept at ingest so the scoreboard reads one small row each.
+
+    ``trend`` holds the last :data:`TREND_POINTS` scans as ``[date, blockers, issues]``
+    for the scoreboard's sparkline.
+    """
+
+    __tablename__ = "service_status"
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scan.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    verdict: Mapped[str] = mapped_column(String(20))
+    blockers: Mapped[int] = mapped_column(Integer)
+    issues: Mapped[int] = mapped_column(Integer)
+    verified_share: Mapped[float] = mapped_column(Float)
+    categories: Mapped[list[Any]] = mapped_column(default=list)
+    trend: Mapped[list[Any]] = mapped_column(default=list)
+
+
+TREND_POINTS = 12
 
 
 class Review(Base):
