@@ -570,3 +570,16 @@ def test_oversized_rule_file_is_recorded_as_skipped(tmp_path: Path) -> None:
     assert [u.kind for u in obs.unreadable] == ["rules"]
     assert "limit" in obs.unreadable[0].reason
     assert errors
+
+
+def test_alert_names_are_classified_by_what_they_watch() -> None:
+    from prr.collectors.observability import classify
+
+    burn = classify("", "PrrServerErrorBudgetSlowBurn")
+    assert "latency" not in burn and "error-rate" in burn
+    readiness = classify(
+        'sum(kube_pod_status_ready{condition="false"}) > 0', "ServerReadinessFailing"
+    )
+    assert "availability" in readiness and "error-rate" not in readiness
+    assert "latency" in classify("", "CheckoutSlowResponses")
+    assert "error-rate" in classify("", "PaymentsFailing")

@@ -28,7 +28,9 @@ _DOCKERFILE = re.compile(
     r"^(?:(?:docker|container)file(?:[._-][\w.-]+)?|[\w.-]+[._](?:docker|container)file)$",
     re.IGNORECASE,
 )
-_NOT_DOCKERFILE = re.compile(r"\.(md|txt|j2|jinja|tmpl|tpl|template|erb|bak|orig|rst)$", re.I)
+_NOT_DOCKERFILE = re.compile(
+    r"\.(md|txt|j2|jinja|tmpl|tpl|template|erb|bak|orig|rst|dockerignore)$", re.I
+)
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:[._-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
 _HEREDOC = re.compile(r"<<-?\s*[\"']?([A-Za-z_][\w]*)[\"']?")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_]\w*)(?::?[-+?]([^}]*))?\}|\$([A-Za-z_]\w*)")

@@ -944,7 +944,7 @@ def _availability_values(
         percent = float(match.group(1))
         window = text[max(0, match.start() - 60) : match.end() + 60]
         if 90 <= percent < 100 and (
-            _AVAILABILITY_CONTEXT.search(window) or (in_slo and "latency" not in window)
+            _AVAILABILITY_CONTEXT.search(window) or (in_slo and "latency" not in window.lower())
         ):
             found.append(StatedValue("availability", percent, _quote(text), path, number))
             return

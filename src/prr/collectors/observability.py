@@ -301,7 +301,7 @@ CLASS_PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"5xx",
             r"\berrors\b",
         ),
-        (r"error", r"5xx", r"fail", r"exception"),
+        (r"error", r"5xx", r"(?<!readiness)(?<!readiness )fail", r"exception"),
     ),
     "latency": (
         (
@@ -311,7 +311,7 @@ CLASS_PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"response_?time",
             r"_seconds_bucket",
         ),
-        (r"latency", r"slow", r"duration", r"response ?time"),
+        (r"latency", r"slow(?! ?burn)", r"duration", r"response ?time"),
     ),
     "availability": (
         (
@@ -336,6 +336,8 @@ CLASS_PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"uptime",
             r"probe ?fail",
             r"endpoint ?down",
+            r"readiness ?fail",
+            r"not ?ready",
         ),
     ),
     "saturation": (

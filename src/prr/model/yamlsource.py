@@ -64,6 +64,9 @@ class YamlDocument:
         return Problem(message, self.source, line, column, shown)
 
 
+VALUE_TAG = "tag:yaml.org,2002:value"
+
+
 class _Builder:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -105,6 +108,8 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i), depth + 1) for i, child in enumerate(node.value)]
+        if node.tag == VALUE_TAG:  # YAML 1.1 resolves a bare `=` to this tag; it is just text
+            return str(node.value)
         try:
             return self.constructor.construct_object(node)
         except yaml.constructor.ConstructorError as exc:
