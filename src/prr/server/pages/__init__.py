@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from prr.server.pages import account, board
+from prr.server.pages import account, board, library, reviews, services
 from prr.server.pages.common import LoginRequired, render
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -26,7 +26,7 @@ def install(app: FastAPI) -> None:
     from urllib.parse import quote
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (account, board):
+    for module in (account, board, library, services, reviews):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
