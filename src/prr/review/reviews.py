@@ -308,6 +308,7 @@ class Reviews:
         self.store = store
         self.policy = policy or Policy()
         self._today = today
+        self._checklists: dict[tuple[int, str, str], Checklist] = {}
 
     @property
     def today(self) -> dt.date:
@@ -556,8 +557,19 @@ class Reviews:
                 )
             return out
 
+    def _checklist(self, review: Review) -> Checklist:
+        """The review's frozen checklist, validated once per review (snapshots never change)."""
+        key = (review.id, review.checklist_ref, str(review.created_at))
+        cached = self._checklists.get(key)
+        if cached is None:
+            cached = Checklist.model_validate(review.checklist_snapshot)
+            if len(self._checklists) >= 512:
+                self._checklists.pop(next(iter(self._checklists)))
+            self._checklists[key] = cached
+        return cached
+
     def _view(self, review: Review) -> ReviewView:
-        checklist = Checklist.model_validate(review.checklist_snapshot)
+        checklist = self._checklist(review)
         stage = Stage(review.stage)
         today = self.today
         active: dict[str, Waiver] = {}
@@ -662,7 +674,7 @@ class Reviews:
 
     # -- answers -------------------------------------------------------------------------
     def _item(self, session: Session, review: Review, item_id: str) -> tuple[ReviewItem, ItemRef]:
-        checklist = Checklist.model_validate(review.checklist_snapshot)
+        checklist = self._checklist(review)
         ref = checklist.item(item_id)
         row = session.scalars(
             select(ReviewItem).where(
