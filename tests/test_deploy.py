@@ -52,7 +52,6 @@ EXPECTED_ISSUES = {
     "reliability.monitoring.log-aggregation-configured": "the cluster ships logs",
     # answered by the owner
     "performance.optimization.caching-strategy-implemented": "no check",
-    "operations.on-call.on-call-rotation-defined": "no check; docs/on-call.md#rotation",
 }
 
 EXPORTER_METRICS = {

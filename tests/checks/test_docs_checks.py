@@ -577,6 +577,82 @@ def test_all_endpoints_protected(tmp_path: Path) -> None:
     assert scan(tmp_path / "none", "security.openapi-auth", DOCS_DIR) == {}
 
 
+BEARER_API = """
+openapi: 3.1.0
+info: {title: Orders, version: "2.3"}
+components:
+  securitySchemes:
+    bearerAuth: {type: http, scheme: bearer, bearerFormat: JWT}
+security:
+  - bearerAuth: []
+paths:
+  /healthz:
+    get:
+      security: []
+      responses: {"200": {description: ok}}
+  /v1/orders:
+    get: {operationId: listOrders, responses: {"200": {description: ok}}}
+    post: {operationId: createOrder, responses: {"201": {description: created}}}
+  /v1/orders/{id}:
+    parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+    get: {operationId: getOrder, responses: {"200": {description: ok}}}
+"""
+
+
+def test_bearer_scheme_applied_globally(tmp_path: Path) -> None:
+    item = "security.authorization.all-endpoints-protected"
+    ok = scan(tmp_path / "ok", "security.openapi-auth", {"api/openapi.yaml": BEARER_API})[item]
+    assert ok.status is Status.PASS
+    assert "All 3 non-public operation(s)" in ok.message and "bearerAuth: http bearer" in ok.message
+    assert "public by design: GET /healthz" in ok.message
+
+    # One operation opting out with `security: []` that is not a probe or login route.
+    opted_out = BEARER_API.replace(
+        "    post: {operationId: createOrder,",
+        "    post: {operationId: createOrder, security: [],",
+    )
+    result = scan(tmp_path / "open", "security.openapi-auth", {"api/openapi.yaml": opted_out})[item]
+    assert result.status is Status.FAIL
+    assert "1 of 4 API operation(s)" in result.message and "POST /v1/orders" in result.message
+    assert result.evidence[0].path == "api/openapi.yaml" and result.evidence[0].line == 15
+
+    # No global requirement: every operation without its own is open, the probe is not listed.
+    no_global = BEARER_API.replace("security:\n  - bearerAuth: []\n", "")
+    result = scan(tmp_path / "none", "security.openapi-auth", {"api/openapi.yaml": no_global})[item]
+    assert result.status is Status.FAIL and "3 of 4" in result.message
+    assert "/healthz" not in result.message
+
+
+def test_security_that_cannot_be_enforced_never_passes(tmp_path: Path) -> None:
+    item = "security.authorization.all-endpoints-protected"
+    cases = {
+        "undefined": (
+            BEARER_API.replace("  - bearerAuth: []", "  - jwt: []"),
+            "names undefined security scheme 'jwt'",
+        ),
+        "no-schemes": (
+            BEARER_API.replace(
+                "components:\n  securitySchemes:\n"
+                "    bearerAuth: {type: http, scheme: bearer, bearerFormat: JWT}\n",
+                "",
+            ),
+            "names undefined security scheme 'bearerAuth'",
+        ),
+        "invalid-scheme": (
+            BEARER_API.replace("{type: http, scheme: bearer, bearerFormat: JWT}", "{type: http}"),
+            "is invalid: http scheme without `scheme`",
+        ),
+        "not-a-list": (
+            BEARER_API.replace("security:\n  - bearerAuth: []", "security:\n  bearerAuth: []"),
+            "`security` is a dict, not a list",
+        ),
+    }
+    for name, (text, reason) in cases.items():
+        result = scan(tmp_path / name, "security.openapi-auth", {"openapi.yaml": text})[item]
+        assert result.status is Status.FAIL, name
+        assert reason in result.message, (name, result.message)
+
+
 def test_legal_docs(tmp_path: Path) -> None:
     privacy = " ".join(
         [
@@ -615,6 +691,8 @@ def test_public_routes_are_recognised_by_position() -> None:
 
     assert public("/healthz") and public("/api/v2/health/ready") and public("/v1/auth/token")
     assert not public("/orders/{id}/status")
+    assert not public("/status/{orderId}") and not public("/v1/register/{deviceId}")
+    assert public("/status") and public("/oauth2/token")
     assert not public("/admin/metrics/export/all")
     assert not public("/")
 

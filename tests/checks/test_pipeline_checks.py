@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prr.collectors.dependencies import DependenciesCollector
+from prr.collectors.kubernetes import KubernetesCollector
 from prr.collectors.pipelines import PipelinesCollector
 from prr.model.evidence import Status
 from tests.collectors.test_pipelines import GITHUB_CI, GITHUB_DEPLOY, JENKINSFILE, MAKEFILE, write
@@ -245,6 +246,109 @@ def test_migrations_automated(tmp_path: Path) -> None:
         )
         is None
     )
+
+
+MIGRATE_JOB = """
+# Schema migrations run once per rollout, before the new pods start.
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: shop-migrate
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+    argocd.argoproj.io/hook-delete-policy: BeforeHookCreation
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: registry.example.com/platform/prr:1.4.2
+          args: ["db", "upgrade"]
+          env:
+            - name: PRR_DATABASE_URL
+              valueFrom: {secretKeyRef: {name: shop, key: database-url}}
+"""
+
+
+def kube_run(root: Path):  # type: ignore[no-untyped-def]
+    facts = collect(root, PipelinesCollector, DependenciesCollector, KubernetesCollector)
+    return by_item(run_check("deployment.migrations-automated", facts)).get(MIGRATIONS)
+
+
+def test_migrations_run_by_kubernetes_jobs_and_hooks(tmp_path: Path) -> None:
+    # An Argo CD PreSync Job that gives only args: the image's program applies them.
+    result = kube_run(write(tmp_path / "argo", {"k8s/migrate-job.yaml": MIGRATE_JOB}))
+    assert result.status is Status.PASS
+    assert "k8s/migrate-job.yaml:17 (prr, Job shop-migrate, Argo CD PreSync hook)" in result.message
+
+    flyway = MIGRATE_JOB.replace("argocd.argoproj.io/hook: PreSync", '"helm.sh/hook": pre-upgrade')
+    flyway = flyway.replace("registry.example.com/platform/prr:1.4.2", "flyway/flyway:10")
+    flyway = flyway.replace(
+        'args: ["db", "upgrade"]', 'args: ["-locations=filesystem:/sql", "migrate"]'
+    )
+    result = kube_run(
+        write(tmp_path / "helm", {"db/V1__init.sql": "CREATE TABLE a();\n", "k8s/job.yaml": flyway})
+    )
+    assert result.status is Status.PASS and "(flyway, Job shop-migrate, Helm pre-upgrade hook)" in (
+        result.message
+    )
+
+    init = """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: shop}
+    spec:
+      selector: {matchLabels: {app: shop}}
+      template:
+        metadata: {labels: {app: shop}}
+        spec:
+          initContainers:
+            - name: migrate
+              image: shop:1.0
+              command: ["sh", "-c", "alembic upgrade head"]
+          containers:
+            - name: app
+              image: shop:1.0
+    """
+    result = kube_run(write(tmp_path / "init", {"k8s/deployment.yaml": init}))
+    assert result.status is Status.PASS and "init container migrate of Deployment shop" in (
+        result.message
+    )
+
+
+def test_migrations_only_tests_or_schedules_apply_do_not_count(tmp_path: Path) -> None:
+    files = {
+        "alembic.ini": "[alembic]\nscript_location = migrations\n",
+        "migrations/versions/1_a.py": "",
+    }
+    cron = MIGRATE_JOB.replace("kind: Job", "kind: CronJob").replace(
+        "spec:\n  backoffLimit: 2\n  template:",
+        "spec:\n  schedule: '0 3 * * *'\n  jobTemplate:\n   spec:\n    template:",
+    )
+    result = kube_run(write(tmp_path / "cron", {**files, "k8s/cron.yaml": cron}))
+    assert result is not None and result.status is Status.FAIL
+
+    tests_only = """
+    on: [pull_request]
+    jobs:
+      test:
+        runs-on: ubuntu-latest
+        services:
+          postgres: {image: "postgres:16"}
+        steps:
+          - run: alembic upgrade head
+          - run: pytest
+    """
+    result = kube_run(write(tmp_path / "ci", {**files, ".github/workflows/ci.yml": tests_only}))
+    assert result.status is Status.FAIL
+    assert "only test jobs run them: .github/workflows/ci.yml:8, job test" in result.message
+
+    # A Job manifest that cannot be read might be the one applying them: unknown, never pass.
+    broken = MIGRATE_JOB.replace("  backoffLimit: 2\n", "  backoffLimit: [2\n")
+    result = kube_run(write(tmp_path / "broken", {**files, "k8s/migrate-job.yaml": broken}))
+    assert result.status is Status.UNKNOWN and "k8s/migrate-job.yaml" in result.message
 
 
 def test_rollback_job(tmp_path: Path) -> None:

@@ -433,3 +433,88 @@ def test_weak_headings_count_only_with_real_content(tmp_path: Path) -> None:
     runbooks = docs.of("runbook")
     assert [(u.path, u.title) for u in runbooks] == [("ops/README.md", "Troubleshooting")]
     assert runbooks[0].substantive
+
+
+def test_rotations_are_found_by_heading_and_by_content(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "docs/on-call.md": """
+            # On-call
+
+            The six engineers of team-checkout take weekly shifts as primary, handed
+            over on Mondays at 10:00; the previous primary is the secondary. Pages
+            escalate to the engineering manager after 30 minutes.
+            """,
+            "docs/ops.md": """
+            # Operations
+
+            ## Rotating secrets
+
+            1. Write the new database password to `shop/db` in the secret manager.
+            2. Force the sync: `kubectl -n shop annotate externalsecret shop force-sync=1`.
+            3. Restart: `kubectl -n shop rollout restart deploy/shop`, then revoke the old password.
+
+            The owner is team-checkout; rotate every 90 days and whenever someone leaves.
+
+            ## Log rotation
+
+            Weekly, kept for 14 days by the node's logrotate.
+            """,
+        },
+    )
+    docs, errors = facts(tmp_path)
+    assert errors == []
+    rotation = docs.of("on-call-rotation")
+    assert [(u.path, u.matched_by, u.substantive) for u in rotation] == [
+        ("docs/on-call.md", "content", True)
+    ]
+    assert {"schedule", "handoff", "responders", "escalation"} <= rotation[0].topics
+    secrets = docs.of("secret-rotation")
+    assert [(u.path, u.line, u.substantive) for u in secrets] == [("docs/ops.md", 3, True)]
+    assert [(v.value, v.line) for v in docs.values_of("rotation-interval")] == [("90d", 9)]
+
+
+def test_openapi_security_schemes_are_validated(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "openapi.yaml": """
+            openapi: 3.0.3
+            info: {title: Shop, version: "1"}
+            components:
+              securitySchemes:
+                bearerAuth: {type: http, scheme: bearer}
+                broken: {type: apiKey}
+            security:
+              - bearerAuth: []
+            paths:
+              x-internal: {get: {responses: {}}}
+              /orders:
+                get: {responses: {}}
+                post:
+                  security: [{jwt: []}]
+                  responses: {}
+                put:
+                  security: [{broken: []}]
+                  responses: {}
+                patch:
+                  security: {bearerAuth: []}
+                  responses: {}
+            """,
+        },
+    )
+    docs, _ = facts(tmp_path)
+    spec = docs.api_specs[0]
+    assert dict(spec.scheme_types) == {
+        "bearerAuth": "http bearer",
+        "broken": "invalid: apiKey needs `name` and `in` (header, query or cookie)",
+    }
+    ops = {o.method: o for o in spec.operations}
+    assert set(ops) == {"GET", "POST", "PUT", "PATCH"}
+    assert ops["GET"].secured and ops["GET"].problem is None
+    assert (
+        not ops["POST"].secured and ops["POST"].problem == "names undefined security scheme 'jwt'"
+    )
+    assert not ops["PUT"].secured and "is invalid" in (ops["PUT"].problem or "")
+    assert not ops["PATCH"].secured and "not a list" in (ops["PATCH"].problem or "")

@@ -583,3 +583,111 @@ def test_alert_names_are_classified_by_what_they_watch() -> None:
     assert "availability" in readiness and "error-rate" not in readiness
     assert "latency" in classify("", "CheckoutSlowResponses")
     assert "error-rate" in classify("", "PaymentsFailing")
+
+
+def test_paging_keys_are_classified_never_kept(tmp_path: Path) -> None:
+    key = "0123456789abcdef" + "0123456789abcdef"
+    write(
+        tmp_path,
+        {
+            "alertmanager.yml": f"""
+            global:
+              opsgenie_api_key_file: /etc/alertmanager/opsgenie
+            route:
+              receiver: file
+            receivers:
+              - name: file
+                pagerduty_configs: [{{routing_key_file: /etc/am/pd}}]
+              - name: literal
+                pagerduty_configs: [{{service_key: {key}}}]
+              - name: placeholder
+                pagerduty_configs: [{{routing_key: "${{PD_KEY}}"}}]
+              - name: missing
+                pagerduty_configs: [{{send_resolved: true}}]
+              - name: global
+                opsgenie_configs:
+                  - responders: [{{type: schedule, name: shop_rota}}, {{type: team, name: shop}}]
+            """,
+            "k8s/amc.yaml": """
+            apiVersion: monitoring.coreos.com/v1alpha1
+            kind: AlertmanagerConfig
+            metadata: {name: shop}
+            spec:
+              route: {receiver: ref}
+              receivers:
+                - name: ref
+                  opsgenieConfigs:
+                    - apiKey: {name: alerting, key: opsgenie}
+                      responders: [{type: escalation, name: shop_escalation}]
+            """,
+        },
+    )
+    found, errors = facts(tmp_path)
+    assert errors == []
+    receivers = {r.name: r for c in found.alertmanagers for r in c.receivers}
+    assert {name: r.paging_keys for name, r in receivers.items()} == {
+        "file": ("file",),
+        "literal": ("literal",),
+        "placeholder": ("placeholder",),
+        "missing": ("none",),
+        "global": ("file",),
+        "ref": ("secret-ref",),
+    }
+    assert receivers["global"].schedules == ("shop_rota",)
+    assert receivers["ref"].escalations == ("shop_escalation",)
+    assert key not in repr(found)
+
+
+def test_on_call_schedules_as_code(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "infra/oncall.tf": """
+            resource "opsgenie_schedule" "shop" {
+              name = "shop"
+            }
+
+            resource "opsgenie_schedule_rotation" "weekly" {
+              schedule_id = opsgenie_schedule.shop.id
+              name        = "shop-weekly"
+              start_date  = "2026-01-05T09:00:00Z"
+              type        = "weekly"
+              length      = 1
+              participant {
+                type = "user"
+                id   = opsgenie_user.ana.id
+              }
+              participant {
+                type = "user"
+                id   = opsgenie_user.ben.id
+              }
+            }
+
+            resource "grafana_oncall_on_call_shift" "nights" {
+              name          = "nights"
+              type          = "rolling_users"
+              frequency     = "daily"
+              start         = "2026-01-05T20:00:00"
+              duration      = 43200
+              rolling_users = [[grafana_oncall_user.a.id], [grafana_oncall_user.b.id]]
+            }
+            """,
+            "oncall/rotation.yaml": """
+            rotations:
+              - name: platform
+                participants: [ana, ben, chloe]
+                rotation_length: 7d
+            """,
+            "k8s/backup-schedule.yaml": "schedule: '0 3 * * *'\nmembers: [a, b]\n",
+        },
+    )
+    found, errors = facts(tmp_path)
+    assert errors == []
+    got = {(s.name, s.tool, s.members, s.shift, s.rotates) for s in found.schedules}
+    assert got == {
+        ("opsgenie_schedule.shop (shop)", "opsgenie", 0, None, False),
+        ("opsgenie_schedule_rotation.weekly (shop-weekly)", "opsgenie", 2, "weekly", True),
+        ("grafana_oncall_on_call_shift.nights (nights)", "grafana-oncall", 2, "daily", True),
+        ("platform", "file", 3, "7d", True),
+        ("backup-schedule.yaml", "file", 2, None, False),
+    }

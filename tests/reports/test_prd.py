@@ -249,7 +249,7 @@ def test_report_of_a_stored_review(store: Store) -> None:
     assert metrics["RPS Capacity"][1:] == ("1500 tested", "🟢")
     security = next(s for s in model.signoffs if s.role == "Security")
     assert security.decision == "reject" and security.name == "sec@example.com"
-    assert [(p.blockers, p.issues) for p in model.trend] == [(4, 17)]
+    assert [(p.blockers, p.issues) for p in model.trend] == [(4, 16)]
 
     text = to_markdown(prd_document(model))
     assert "| Security | sec@example.com | ☒ rejected |" in render(

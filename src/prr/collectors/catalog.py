@@ -7,6 +7,7 @@ dashboard links) to checks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from prr.collectors.base import CollectContext, Collector, register
@@ -20,6 +21,16 @@ _ONCALL_ANNOTATIONS = (
     "splunk.com/on-call-routing-key",
     "firehydrant.com/service-name",
 )
+_SCHEDULE_ANNOTATION = re.compile(
+    r"^(pagerduty\.com|opsgenie\.com|grafana\.com|grafana-oncall|splunk\.com|ilert\.com|"
+    r"rootly\.com|incident\.io)/[\w.-]*(schedule|rotation|on-?call-?(team|rota))[\w.-]*$",
+    re.IGNORECASE,
+)
+_SCHEDULE_URL = re.compile(
+    r"pagerduty\.com/(schedules|oncalls)|opsgenie\.com/.*(schedule|on-?call)|"
+    r"/oncall/.*schedule|grafana\.\S*/a/grafana-oncall-app/schedules",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,9 @@ class CatalogFacts:
     lifecycle: str | None = None
     oncall: dict[str, str] = field(default_factory=dict)
     links: tuple[tuple[str, str], ...] = ()
+    schedules: tuple[str, ...] = ()
+    """On-call schedules the entry points to: schedule annotations (``key: value``) and
+    links to a paging tool's schedule page."""
 
     def links_about(self, *words: str) -> list[tuple[str, str]]:
         """Links whose title or URL mentions any of ``words``."""
@@ -52,4 +66,20 @@ class CatalogCollector(Collector):
             return CatalogFacts(present=False)
         oncall = {k: v for k, v in catalog.annotations.items() if k in _ONCALL_ANNOTATIONS}
         links = tuple((link.get("title", ""), link.get("url", "")) for link in catalog.links)
-        return CatalogFacts(True, CATALOG_FILE, catalog.owner, catalog.lifecycle, oncall, links)
+        schedules = [
+            f"{k}: {v}"
+            for k, v in catalog.annotations.items()
+            if _SCHEDULE_ANNOTATION.match(k) and str(v).strip()
+        ]
+        schedules += [
+            f"link {title or url}" for title, url in links if _SCHEDULE_URL.search(url or "")
+        ]
+        return CatalogFacts(
+            True,
+            CATALOG_FILE,
+            catalog.owner,
+            catalog.lifecycle,
+            oncall,
+            links,
+            tuple(schedules),
+        )

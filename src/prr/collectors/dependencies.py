@@ -213,6 +213,7 @@ MIGRATION_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("sqlx", r"\bsqlx\s+migrate\s+run\b"),
         ("yoyo", r"\byoyo\s+apply\b"),
         ("node-pg-migrate", r"\bnode-pg-migrate\s+up\b"),
+        ("prr", r"\bprr\s+db\s+upgrade\b"),
     )
 )
 

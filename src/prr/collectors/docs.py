@@ -66,6 +66,21 @@ _DB_EXPAND = r"expand.{0,5}contract|backwards?[- ]compatible|two[- ]phase|additi
 _DB_RESTORE = r"snapshot|\bbackup|\brestore|point[- ]in[- ]time|\bpitr\b"
 _DB_WAY_BACK = f"{_DB_DOWN}|{_DB_EXPAND}|{_DB_RESTORE}"
 _ESCALATE = r"escalat|\bpage\b|paging|contact|\bowner"
+_PAGING_TOOL = (
+    r"pagerduty|opsgenie|grafana on-?call|splunk on-?call|victorops|incident\.io|firehydrant|"
+    r"rootly|squadcast|zenduty|ilert"
+)
+_DAYS = r"mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?"
+_CADENCE = (
+    r"\b(weekly|daily|fortnightly|bi-?weekly)\b|\bevery\s+(day|week|other\s+week|\d+\s+(days|weeks))|"
+    r"\b\d+[- ]?(day|week|hour|h)[- ]?(long\s+)?(shifts?|rotations?)\b|\bshifts?\s+of\s+\d+|"
+    r"follow[- ]the[- ]sun|\b24/?7\b|\b(" + _DAYS + r")(\s+at)?\s+\d{1,2}[:.]\d{2}"
+)
+_SECRET_WORDS = r"secrets?|credentials?|keys?|passwords?|certificates?|certs?|tokens?"
+_INTERVAL = (
+    r"\bevery (\d+ )?(days?|weeks?|months?|quarters?|years?)\b|\bonce a (day|week|month|quarter|"
+    r"year)\b|\b(daily|weekly|monthly|quarterly|yearly|annually)\b"
+)
 _VERIFY = r"verif|smoke|health|\bcheck|monitor|dashboard"
 
 DOC_KINDS: dict[str, DocKindSpec] = {
@@ -123,6 +138,46 @@ DOC_KINDS: dict[str, DocKindSpec] = {
         required=frozenset({"escalation"}),
         min_topics=3,
         min_words=50,
+    ),
+    "on-call-rotation": DocKindSpec(
+        names="*on-call-rotation* *oncall-rotation* *on_call_rotation* *on-call-schedule* "
+        "*oncall-schedule* *on_call_schedule* *rotation-schedule* rotation.md rotations.md",
+        headings=r"^(?!.*\b(" + _SECRET_WORDS + r"|logs?|backups?|releases?|images?)\b)"
+        r"(.*\bon-?call\b.*\b(rotations?|schedules?|shifts?)\b|(the |our )?rotations?\b|"
+        r"(on-?call|pager) schedules?$|shifts?( and hand-?(offs?|overs?))?$|pager rotation)",
+        topics={
+            "schedule": _CADENCE,
+            "members": r"\bmembers?\b|\bengineers?\b|\bteam\b|\broster\b|\bnames?\b|@[\w-]+",
+            "handoff": r"hand-?(offs?|overs?)\b|handed\s+(over|off)|shift\s+change|\bswaps?\b",
+            "responders": r"\bprimary\b|\bsecondary\b|\bbackup\b|\bshadow",
+            "paging-tool": _PAGING_TOOL,
+            "escalation": r"escalation (policy|policies|chain|path)|"
+            r"escalates? (to|after|automatic)",
+        },
+        required=frozenset({"schedule"}),
+        min_topics=3,
+        min_words=25,
+    ),
+    "secret-rotation": DocKindSpec(
+        names="*secret-rotation* *secrets-rotation* *rotating-secrets* *key-rotation* "
+        "*credential-rotation* *credentials-rotation* *password-rotation* *rotate-secrets*",
+        headings=rf"^(?!.*refresh[- ]tokens?)(.*\brotat\w*\b.*\b({_SECRET_WORDS})\b|"
+        rf".*\b({_SECRET_WORDS})\b.*\brotat)",
+        topics={
+            "secrets": r"secret|password|credential|api[- ]?keys?\b|\btokens?\b|certificate|"
+            r"private key",
+            "store": r"secrets? manager|\bvault\b|key ?vault|parameter store|external ?secrets?|"
+            r"sealed ?secrets?|\bsops\b|\bkms\b",
+            "reload": r"restart|reload|rollout|force[- ]?sync|refresh|re-?deploy|picks? up",
+            "revoke": r"revok|invalidat|old (password|key|secret|token|credential)|"
+            r"previous (password|key|secret|token)|deactivat",
+            "interval": _INTERVAL,
+            "owner": r"\bowners?\b|responsib|\bteam\b",
+        },
+        required=frozenset({"secrets"}),
+        min_topics=3,
+        min_words=30,
+        needs_steps=True,
     ),
     "post-mortem": DocKindSpec(
         names="*post-mortem* *postmortem* *post_mortem* *retrospective* *incident-review* "
@@ -448,7 +503,8 @@ class DocUnit:
 @dataclass(frozen=True)
 class StatedValue:
     """A value stated in prose: ``rto``/``rpo`` (duration), ``availability`` (percent),
-    ``p50``/``p95``/``p99`` (duration), ``rollback-time`` (duration).
+    ``p50``/``p95``/``p99`` (duration), ``rollback-time`` (duration), ``rotation-interval``
+    (duration, stated in a secret rotation procedure).
 
     ``value`` is None when the text names the objective without a usable value ("RTO: TBD").
     """
@@ -495,6 +551,9 @@ class Operation:
     line: int | None
     optional_auth: bool = False
     """Its security list contains ``{}``, so anonymous calls are allowed."""
+    problem: str | None = None
+    """Why a declared requirement does not count (an undefined or invalid scheme, a malformed
+    list): a spec that cannot be enforced as written protects nothing."""
 
 
 @dataclass(frozen=True)
@@ -508,6 +567,9 @@ class ApiSpec:
     version: str
     schemes: tuple[str, ...] = ()
     global_security: tuple[str, ...] = ()
+    scheme_types: tuple[tuple[str, str], ...] = ()
+    """(name, what it is: ``http bearer``, ``apiKey in header``, ``oauth2`` …) per defined scheme;
+    an invalid definition reads ``invalid: <why>``."""
     operations: tuple[Operation, ...] = ()
     unresolved: tuple[str, ...] = ()
     """Path items whose ``$ref`` could not be followed."""
@@ -1260,6 +1322,7 @@ def _read_document(
             state.units.append(unit)
             if kind in {"slo", "error-budget-policy"}:
                 slo_lines.update(range(start + 1, end + 1))
+    _content_units(state, parsed, path)
     if fmt in DOC_KINDS["severity"].formats and not any(
         u.kind == "severity" and u.path == path for u in state.units
     ):
@@ -1288,6 +1351,81 @@ def _read_document(
             state.units.append(unit)
     state.values.extend(_values(path, parsed, slo_lines))
     _diagrams_in_document(state, path, parsed)
+
+
+def _unit_range(parsed: _Parsed, unit: DocUnit) -> tuple[int, int]:
+    """(start, end) line indexes a unit covers."""
+    if unit.matched_by != "heading":
+        return 0, len(parsed.lines)
+    for index, heading in enumerate(parsed.headings):
+        if heading.line == unit.line:
+            return heading.line - 1, _section_end(parsed, index)
+    return unit.line - 1, len(parsed.lines)
+
+
+def _content_units(state: _State, parsed: _Parsed, path: str) -> None:
+    """Units found by what a section says rather than by its heading.
+
+    An on-call guide without a "Rotation" heading may still describe the rotation;
+    its text is judged as one (by content, never by the file name alone). Secret
+    rotation procedures state their interval, kept as a ``rotation-interval`` value.
+    """
+    here = [u for u in state.units if u.path == path]
+    if not any(u.kind == "on-call-rotation" for u in here):
+        for unit in [u for u in here if u.kind == "on-call"][:1]:
+            start, end = _unit_range(parsed, unit)
+            state.units.append(
+                _make_unit(
+                    "on-call-rotation",
+                    DOC_KINDS["on-call-rotation"],
+                    parsed,
+                    path,
+                    start,
+                    end,
+                    f"rotation in {unit.title!r}",
+                    unit.line,
+                    "content",
+                )
+            )
+    for unit in here:
+        if unit.kind != "secret-rotation":
+            continue
+        start, end = _unit_range(parsed, unit)
+        for index in range(start, end):
+            line = parsed.lines[index]
+            if line.kind in {"code", "fence", "blank"}:
+                continue
+            for match in _INTERVAL_VALUE.finditer(line.text.lower()):
+                days = _interval_days(match)
+                if days:
+                    text = _quote(line.text)
+                    state.values.append(
+                        StatedValue("rotation-interval", f"{days}d", text, path, index + 1)
+                    )
+
+
+_INTERVAL_VALUE = re.compile(_INTERVAL)
+_PERIOD_DAYS = {"day": 1, "week": 7, "month": 30, "quarter": 91, "year": 365}
+_ADVERB_DAYS = {
+    "daily": 1,
+    "weekly": 7,
+    "monthly": 30,
+    "quarterly": 91,
+    "yearly": 365,
+    "annually": 365,
+}
+
+
+def _interval_days(match: re.Match[str]) -> int | None:
+    """Days in "every 30 days", "once a year", "quarterly" …"""
+    text = match.group(0)
+    if text in _ADVERB_DAYS:
+        return _ADVERB_DAYS[text]
+    number = re.search(r"\d+", text)
+    unit = re.search(r"(day|week|month|quarter|year)", text)
+    if unit is None:
+        return None
+    return (int(number.group(0)) if number else 1) * _PERIOD_DAYS[unit.group(1)]
 
 
 def _diagrams_in_document(state: _State, path: str, parsed: _Parsed) -> None:
@@ -1466,18 +1604,68 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _requirement_names(value: Any) -> tuple[tuple[str, ...], bool, bool]:
-    """(scheme names, secured, optional) of a ``security`` list."""
-    if not isinstance(value, list) or not value:
-        return (), False, False
+def _scheme_type(node: Any, swagger: bool) -> str:
+    """What a security scheme definition is (``http bearer`` …), or ``invalid: <why>``."""
+    if not isinstance(node, dict):
+        return "invalid: not a mapping"
+    if isinstance(node.get("$ref"), str):
+        return "$ref"
+    kind = node.get("type")
+    if kind == "http" and not swagger:
+        scheme = node.get("scheme")
+        return f"http {str(scheme).lower()}" if scheme else "invalid: http scheme without `scheme`"
+    if kind == "apiKey":
+        where = node.get("in")
+        if where not in {"header", "query", "cookie"} or not node.get("name"):
+            return "invalid: apiKey needs `name` and `in` (header, query or cookie)"
+        return f"apiKey in {where}"
+    if kind == "oauth2":
+        flows = node.get("flow") if swagger else node.get("flows")
+        return "oauth2" if flows else "invalid: oauth2 without flows"
+    if kind == "openIdConnect" and not swagger:
+        return "openIdConnect" if node.get("openIdConnectUrl") else "invalid: no openIdConnectUrl"
+    if kind == "mutualTLS" and not swagger:
+        return "mutualTLS"
+    if kind == "basic" and swagger:
+        return "http basic"
+    return f"invalid: unknown type {kind!r}" if kind else "invalid: no `type`"
+
+
+def _requirement_names(
+    value: Any, schemes: Mapping[str, str] | None = None
+) -> tuple[tuple[str, ...], bool, bool, str | None]:
+    """(scheme names, secured, optional, problem) of a ``security`` list.
+
+    A requirement list is secured when every alternative names defined, valid
+    schemes; ``{}`` makes authentication optional; anything malformed, or a name
+    ``schemes`` does not define, secures nothing and says why.
+    """
+    if value is None:
+        return (), False, False, None
+    if not isinstance(value, list):
+        return (), False, False, f"`security` is a {type(value).__name__}, not a list"
+    if not value:
+        return (), False, False, None
     names: list[str] = []
     optional = False
+    problem: str | None = None
     for requirement in value:
-        if isinstance(requirement, dict) and requirement:
-            names.extend(str(k) for k in requirement)
-        else:
+        if not isinstance(requirement, dict):
+            problem = problem or "a security requirement is not a mapping of scheme names"
+            continue
+        if not requirement:
             optional = True
-    return tuple(dict.fromkeys(names)), bool(names) and not optional, optional
+        for key, scopes in requirement.items():
+            name = str(key)
+            names.append(name)
+            if not isinstance(scopes, list):
+                problem = problem or f"the scopes of {name!r} are not a list"
+            elif schemes is not None and name not in schemes:
+                problem = problem or f"names undefined security scheme {name!r}"
+            elif schemes is not None and schemes[name].startswith("invalid"):
+                problem = problem or f"security scheme {name!r} is {schemes[name]}"
+    secured = bool(names) and not optional and problem is None
+    return tuple(dict.fromkeys(names)), secured, optional, problem
 
 
 def _resolve_ref(state: _State, base: str, ref: str) -> Any:
@@ -1513,13 +1701,23 @@ def _read_openapi(state: _State, entry: FileEntry, doc: YamlDocument) -> None:
     fmt = "swagger" if "swagger" in data else "openapi"
     info = data.get("info") if isinstance(data.get("info"), dict) else {}
     components = data.get("components") if isinstance(data.get("components"), dict) else {}
-    schemes_node = components.get("securitySchemes") or data.get("securityDefinitions") or {}
-    schemes = tuple(str(k) for k in schemes_node) if isinstance(schemes_node, dict) else ()
-    global_names, global_secured, global_optional = _requirement_names(data.get("security"))
+    schemes_node = (
+        data.get("securityDefinitions") if fmt == "swagger" else components.get("securitySchemes")
+    )
+    defined = {
+        str(name): _scheme_type(node, fmt == "swagger")
+        for name, node in (schemes_node.items() if isinstance(schemes_node, dict) else ())
+    }
+    schemes = tuple(defined)
+    global_names, global_secured, global_optional, global_problem = _requirement_names(
+        data.get("security"), defined
+    )
     operations: list[Operation] = []
     unresolved: list[str] = []
     paths = data.get("paths") if isinstance(data.get("paths"), dict) else {}
     for url, item in paths.items():
+        if str(url).startswith("x-"):
+            continue  # a specification extension, not a path
         if isinstance(item, dict) and isinstance(item.get("$ref"), str):
             resolved = _resolve_ref(state, entry.path, item["$ref"])
             if not isinstance(resolved, dict):
@@ -1537,9 +1735,12 @@ def _read_openapi(state: _State, entry: FileEntry, doc: YamlDocument) -> None:
             if not isinstance(op, dict):
                 continue
             if "security" in op:
-                names, secured, optional = _requirement_names(op.get("security"))
+                names, secured, optional, problem = _requirement_names(op["security"], defined)
+                if op["security"] is None:
+                    problem = "`security:` is empty (null), not a list"
             else:
                 names, secured, optional = global_names, global_secured, global_optional
+                problem = global_problem
             operations.append(
                 Operation(
                     method=method.upper(),
@@ -1549,6 +1750,7 @@ def _read_openapi(state: _State, entry: FileEntry, doc: YamlDocument) -> None:
                     requirements=names,
                     line=lines[method],
                     optional_auth=optional,
+                    problem=problem,
                 )
             )
     state.api_specs.append(
@@ -1560,6 +1762,7 @@ def _read_openapi(state: _State, entry: FileEntry, doc: YamlDocument) -> None:
             version=version,
             schemes=schemes,
             global_security=global_names if global_secured else (),
+            scheme_types=tuple(defined.items()),
             operations=tuple(operations),
             unresolved=tuple(unresolved),
         )

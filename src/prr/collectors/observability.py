@@ -103,6 +103,15 @@ class Receiver:
     name: str
     integrations: tuple[str, ...]
     line: int | None
+    paging_keys: tuple[str, ...] = ()
+    """How each paging integration gets its key: ``secret-ref`` (a Secret key selector),
+    ``file`` (``*_file``), ``placeholder`` (``${VAR}``, ``{{ … }}`` filled at deploy time),
+    ``global`` (the config's ``global`` section), ``literal`` (written into the file) or
+    ``none``. Values are never kept."""
+    schedules: tuple[str, ...] = ()
+    """On-call schedules named as responders (Opsgenie ``responders: [{type: schedule}]``)."""
+    escalations: tuple[str, ...] = ()
+    """Escalation policies named as responders."""
 
 
 PAGING_INTEGRATIONS = frozenset({"pagerduty", "opsgenie", "victorops", "pushover"})
@@ -253,6 +262,31 @@ class Unreadable:
 
 
 @dataclass(frozen=True)
+class OnCallSchedule:
+    """An on-call schedule kept as code (Terraform, a schedule file) and what it states."""
+
+    name: str
+    tool: str
+    """``pagerduty``, ``opsgenie``, ``grafana-oncall`` or ``file``."""
+    path: str
+    line: int | None
+    members: int = 0
+    """People (or user references) taking turns; 0 when this definition names none."""
+    shift: str | None = None
+    """Turn length or cadence as written (``weekly``, ``7d``, ``12h``)."""
+    layers: int = 0
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+    @property
+    def rotates(self) -> bool:
+        """Whether it describes a rotation: people taking turns at a stated cadence."""
+        return self.members >= 1 and self.shift is not None
+
+
+@dataclass(frozen=True)
 class ObservabilityFacts:
     """Everything the repository shows about monitoring, logging, tracing and alerting."""
 
@@ -266,6 +300,7 @@ class ObservabilityFacts:
     manifests: tuple[str, ...] = ()
     """Dependency manifests that were read (requirements.txt, go.mod, package.json …)."""
     unreadable: tuple[Unreadable, ...] = ()
+    schedules: tuple[OnCallSchedule, ...] = ()
 
     def signals_of(self, *kinds: str) -> list[Signal]:
         return [s for s in self.signals if s.kind in kinds]
@@ -1008,6 +1043,7 @@ class _State:
     metrics: dict[tuple[str, str], MetricDefinition] = field(default_factory=dict)
     manifests: list[str] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    schedules: list[OnCallSchedule] = field(default_factory=list)
 
     def signal(self, kind: str, name: str, path: str, line: int | None, detail: str = "") -> None:
         key = (kind, name, path)
@@ -1057,6 +1093,7 @@ class ObservabilityCollector(Collector):
             metrics=tuple(state.metrics.values()),
             manifests=tuple(state.manifests),
             unreadable=tuple(state.unreadable),
+            schedules=tuple(state.schedules),
         )
 
     # ------------------------------------------------------------------ dispatch
@@ -1219,6 +1256,8 @@ def _read_yaml(state: _State, entry: FileEntry, text: str) -> None:
     _scan_config_text(state, entry, text)
     if entry.name.lower() in {".upptimerc.yml", ".upptimerc.yaml"}:
         state.signal("status-page", "upptime", entry.path, 1)
+    if _SCHEDULE_NAME.search(entry.path.lower()):
+        _read_schedule_file(state, entry, text)
     if not any(token in text for token in _PARSE_TOKENS):
         return
     try:
@@ -1429,6 +1468,62 @@ def _matchers(route: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
+# Where each paging integration takes its key from: (literal keys, file keys, CRD selector keys).
+_KEY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "pagerduty": (
+        ("routing_key", "service_key"),
+        ("routing_key_file", "service_key_file"),
+        ("routingKey", "serviceKey"),
+    ),
+    "opsgenie": (("api_key",), ("api_key_file",), ("apiKey",)),
+    "victorops": (("api_key",), ("api_key_file",), ("apiKey",)),
+    "pushover": (("token", "user_key"), ("token_file", "user_key_file"), ("token", "userKey")),
+}
+_GLOBAL_KEYS = {
+    "opsgenie": ("opsgenie_api_key", "opsgenie_api_key_file"),
+    "victorops": ("victorops_api_key", "victorops_api_key_file"),
+}
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\{\{.*\}\}|^\$[A-Za-z_]\w*$|^<[^>]+>$|^\(\(.*\)\)$")
+
+
+def _key_source(kind: str, entry: Any, global_node: dict[str, Any]) -> str:
+    """How one paging integration gets its key (see :attr:`Receiver.paging_keys`)."""
+    literal, files, selectors = _KEY_FIELDS.get(kind, ((), (), ()))
+    entry = _dict(entry)
+    for key in selectors:
+        value = entry.get(key)
+        if isinstance(value, dict) and value.get("name") and value.get("key"):
+            return "secret-ref"
+    if any(isinstance(entry.get(k), str) and entry[k].strip() for k in files):
+        return "file"
+    for key in literal:
+        value = entry.get(key)
+        if isinstance(value, str) and value.strip():
+            return "placeholder" if _PLACEHOLDER.search(value.strip()) else "literal"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return "literal"
+    global_literal, global_file = _GLOBAL_KEYS.get(kind, ("", ""))
+    if global_file and isinstance(global_node.get(global_file), str):
+        return "file"
+    value = global_node.get(global_literal) if global_literal else None
+    if isinstance(value, str) and value.strip():
+        return "placeholder" if _PLACEHOLDER.search(value.strip()) else "literal"
+    return "none" if literal else "unknown"
+
+
+def _responders(entries: Any, wanted: str) -> list[str]:
+    """Names of Opsgenie responders of one type (``schedule``, ``escalation``)."""
+    names: list[str] = []
+    for entry in entries if isinstance(entries, list) else [entries]:
+        for responder in _dict(entry).get("responders") or []:
+            responder = _dict(responder)
+            if str(responder.get("type", "")).lower() == wanted:
+                name = responder.get("name") or responder.get("id") or responder.get("username")
+                if name:
+                    names.append(str(name))
+    return names
+
+
 def _read_alertmanager(
     state: _State,
     entry: FileEntry,
@@ -1462,11 +1557,15 @@ def _read_alertmanager(
                 walk(child, (*path, "routes", index), depth + 1, effective)
 
     walk(node.get("route"), (*base, "route"), 0, None)
+    global_node = _dict(node.get("global"))
     receivers: list[Receiver] = []
     for index, receiver in enumerate(node.get("receivers") or []):
         if not isinstance(receiver, dict) or receiver.get("name") is None:
             continue
         integrations: list[str] = []
+        keys: list[str] = []
+        schedules: list[str] = []
+        escalations: list[str] = []
         for key, value in receiver.items():
             match = _INTEGRATION_KEYS.match(str(key))
             if not match or not value:
@@ -1474,13 +1573,21 @@ def _read_alertmanager(
             kind = match.group(1).lower()
             if kind == "webhook":
                 integrations.extend(_webhook_kinds(value))
-            else:
-                integrations.append(kind)
+                continue
+            integrations.append(kind)
+            if kind in PAGING_INTEGRATIONS:
+                entries = value if isinstance(value, list) else [value]
+                keys.extend(_key_source(kind, e, global_node) for e in entries)
+                schedules += _responders(value, "schedule")
+                escalations += _responders(value, "escalation")
         receivers.append(
             Receiver(
                 str(receiver["name"]),
                 tuple(integrations),
                 doc.where((*base, "receivers", index))[0],
+                tuple(keys),
+                tuple(schedules),
+                tuple(escalations),
             )
         )
     inhibit = node.get("inhibit_rules", node.get("inhibitRules"))
@@ -1714,11 +1821,137 @@ def _tf_attr(body: str, key: str) -> str | None:
     return match.group(1) if match else None
 
 
+# ---------------------------------------------------------------- on-call schedules
+
+_SCHEDULE_NAME = re.compile(r"(^|/)[^/]*(schedule|rotation|on-?call|on_call)[^/]*\.ya?ml$")
+_MEMBER_KEYS = ("members", "users", "participants", "engineers", "people", "rotation", "roster")
+_SHIFT_KEYS = (
+    "shift",
+    "shift_length",
+    "rotation_length",
+    "turn_length",
+    "length",
+    "frequency",
+    "cadence",
+    "every",
+    "period",
+    "interval",
+    "type",
+    "handoff",
+    "handoff_time",
+    "handover",
+)
+_SHIFT_VALUE = re.compile(
+    r"^(hourly|daily|weekly|fortnightly|bi-?weekly|monthly|\d+\s*[hdw]|\d+\s*(hours?|days?|weeks?)|"
+    r"(mon|tues|wednes|thurs|fri|satur|sun)day\b.*|\d{1,2}:\d{2}.*)$",
+    re.IGNORECASE,
+)
+
+
+def _read_schedule_file(state: _State, entry: FileEntry, text: str) -> None:
+    """A schedule kept as a YAML file: a list of members and a shift length or hand-off time."""
+    try:
+        documents = load_yaml_documents(text, entry.path)
+    except YamlProblem as exc:
+        if re.search(r"^\s*(members|participants|rotation)\s*:", text, re.MULTILINE):
+            state.problem(entry.path, "schedule", exc.problem.message, exc.problem.line)
+        return
+    for doc in documents:
+        if not isinstance(doc.data, dict):
+            continue
+        for path, node in _walk_dicts(doc.data, ()):
+            members = next(
+                (
+                    node[k]
+                    for k in _MEMBER_KEYS
+                    if isinstance(node.get(k), list)
+                    and len([m for m in node[k] if isinstance(m, str | dict) and m]) >= 2
+                ),
+                None,
+            )
+            if members is None:
+                continue
+            shift = next(
+                (
+                    str(node[k]).strip()
+                    for k in _SHIFT_KEYS
+                    if isinstance(node.get(k), str | int)
+                    and _SHIFT_VALUE.match(str(node[k]).strip())
+                ),
+                None,
+            )
+            name = _str(node.get("name")) or (str(path[-1]) if path else entry.name)
+            state.schedules.append(
+                OnCallSchedule(
+                    name,
+                    "file",
+                    entry.path,
+                    doc.where(path)[0] if path else 1,
+                    members=len(members),
+                    shift=shift,
+                )
+            )
+
+
+_TF_SCHEDULES = {
+    "pagerduty_schedule": "pagerduty",
+    "opsgenie_schedule": "opsgenie",
+    "opsgenie_schedule_rotation": "opsgenie",
+    "grafana_oncall_schedule": "grafana-oncall",
+    "grafana_oncall_on_call_shift": "grafana-oncall",
+}
+
+
+def _list_items(body: str, key: str) -> int:
+    """How many entries the ``key = [ … ]`` lists of a Terraform block hold."""
+    count = 0
+    for match in re.finditer(rf"^\s*{key}\s*=\s*\[", body, re.MULTILINE):
+        depth, index, start = 1, match.end(), match.end()
+        while index < len(body) and depth:
+            depth += {"[": 1, "]": -1}.get(body[index], 0)
+            index += 1
+        inner = re.sub(r"[\[\]\s]", "", body[start : index - 1])
+        count += len([part for part in inner.split(",") if part])
+    return count
+
+
+def _tf_schedule(rtype: str, rname: str, path: str, line: int, body: str) -> OnCallSchedule:
+    name = _tf_attr(body, "name") or rname
+    members, shift, layers = 0, None, 0
+    if rtype == "pagerduty_schedule":
+        layers = len(re.findall(r"^\s*layer\s*\{", body, re.MULTILINE))
+        members = _list_items(body, "users")
+        seconds = _tf_attr(body, "rotation_turn_length_seconds")
+        if seconds and seconds.isdigit() and int(seconds) > 0:
+            hours = int(seconds) // 3600
+            shift = f"{hours // 24}d" if hours and hours % 24 == 0 else f"{hours}h"
+    elif rtype == "opsgenie_schedule_rotation":
+        members = len(re.findall(r"^\s*participant\s*\{", body, re.MULTILINE))
+        kind, length = _tf_attr(body, "type"), _tf_attr(body, "length")
+        shift = f"{kind} x{length}" if kind and length and length != "1" else kind
+        layers = 1
+    elif rtype == "grafana_oncall_on_call_shift":
+        members = _list_items(body, "rolling_users") or _list_items(body, "users")
+        shift = _tf_attr(body, "frequency")
+        layers = 1
+    return OnCallSchedule(
+        f"{rtype}.{rname} ({name})",
+        _TF_SCHEDULES[rtype],
+        path,
+        line,
+        members=members,
+        shift=shift,
+        layers=layers,
+    )
+
+
 def _read_terraform(state: _State, entry: FileEntry, text: str) -> None:
     _scan_config_text(state, entry, text)
     if "resource" not in text:
         return
     for rtype, rname, line, body in _tf_blocks(text):
+        if rtype in _TF_SCHEDULES:
+            state.schedules.append(_tf_schedule(rtype, rname, entry.path, line, body))
         kind = TF_SIGNALS.get(rtype)
         if kind == "escalation-policy":
             levels = len(re.findall(r"^\s*rule\s*\{", body, re.MULTILINE))

@@ -6,10 +6,14 @@ GitLab CI, Jenkins, Tekton, Argo CD, Flux …), never from what a catalog says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from prr.checks.registry import CheckContext, check
-from prr.collectors.dependencies import DependencyFacts
+from prr.collectors.base import MissingFacts
+from prr.collectors.dependencies import DependencyFacts, match_migration
+from prr.collectors.kubernetes import K8sObject, KubernetesFacts
 from prr.collectors.pipelines import (
     Action,
     Job,
@@ -645,7 +649,100 @@ MIGRATION_COMMANDS = {
     "ef-core": "dotnet ef database update",
     "sqitch": "sqitch deploy",
     "atlas": "atlas migrate apply",
+    "prr": "prr db upgrade",
 }
+
+
+@dataclass(frozen=True)
+class _Applied:
+    """A place that applies migrations when the service is deployed."""
+
+    tool: str
+    path: str
+    line: int | None
+    where: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+_DEPLOY_JOB = re.compile(r"deploy|release|migrat|promot|rollout|publish|ship", re.IGNORECASE)
+_HOOKS = (
+    ("argocd.argoproj.io/hook", "Argo CD {} hook"),
+    ("helm.sh/hook", "Helm {} hook"),
+)
+
+
+def _deploy_time(job: Job, action: Action) -> bool:
+    """Whether a CI step belongs to a deployment rather than to a test job."""
+    named = f"{job.name} {job.stage or ''}"
+    return bool(
+        job.deploys
+        or job.environment
+        or action.target
+        or action.production
+        or _DEPLOY_JOB.search(named)
+    )
+
+
+def _words(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if isinstance(v, str | int | float)]
+    return [value] if isinstance(value, str) else []
+
+
+def _program(image: object) -> str:
+    """The program an image runs by default, guessed from its name (``flyway/flyway:10`` →
+    ``flyway``), for containers that give only ``args``."""
+    if not isinstance(image, str):
+        return ""
+    name = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return name.split(":", 1)[0]
+
+
+def kubernetes_migrations(kube: KubernetesFacts) -> list[_Applied]:
+    """Containers of Jobs, deploy hooks and workloads whose command applies migrations."""
+    found: dict[tuple[str, int | None], _Applied] = {}
+    for obj in kube.objects:
+        if obj.kind not in {"Job", "Pod", "Deployment", "StatefulSet", "DaemonSet", "Rollout"}:
+            continue  # a CronJob runs on a schedule, not when deploying
+        hook = next(
+            (label.format(obj.annotations[key]) for key, label in _HOOKS if key in obj.annotations),
+            None,
+        )
+        for init in (True, False):
+            for container in obj.containers(init=init):
+                command = _words(container.get("command")) or [_program(container.get("image"))]
+                line = " ".join([*command, *_words(container.get("args"))])
+                tool = match_migration(line)
+                if tool is None:
+                    continue
+                name = str(container.get("name") or "")
+                key = next((k for k in ("args", "command") if k in container), "image")
+                path, number = obj.locate_container(name, key, init=init)
+                where = _k8s_place(obj, name, init, hook)
+                found.setdefault((path, number), _Applied(tool, path, number, where))
+    return sorted(found.values(), key=lambda a: (a.path, a.line or 0))
+
+
+def _k8s_place(obj: K8sObject, container: str, init: bool, hook: str | None) -> str:
+    owner = f"{obj.kind} {obj.source_name}"
+    if hook:
+        return f"{owner}, {hook}"
+    if init:
+        return f"init container {container} of {owner}, before the pods start"
+    if obj.kind in {"Job", "Pod"}:
+        return f"{owner}, applied with the release"
+    return f"container {container} of {owner}, at start"
+
+
+def _kubernetes(ctx: CheckContext) -> tuple[KubernetesFacts | None, str | None]:
+    """The Kubernetes facts if collected, else None and why they are missing (if they failed)."""
+    try:
+        return ctx.get(KubernetesFacts), None
+    except MissingFacts as exc:
+        return None, exc.reason if exc.failed else None
 
 
 @check(
@@ -655,29 +752,43 @@ MIGRATION_COMMANDS = {
     title="Database migrations are applied by the deployment",
 )
 def migrations_automated(ctx: CheckContext) -> Iterator[Result]:
-    """A migration tool is used and a pipeline step, deploy hook or entrypoint applies it."""
+    """A pipeline deploy step, a deploy hook or Job, or an entrypoint applies the migrations.
+
+    Migrations run only by a test job (against a throwaway database) do not count:
+    nothing then applies them to the environments the service is deployed to.
+    """
     pipelines = ctx.get(PipelineFacts)
     deps = ctx.get(DependencyFacts)
+    kube, kube_failed = _kubernetes(ctx)
     tools = deps.migration_tools
     steps = list(pipelines.actions("migration"))
-    runs = deps.migration_runs
-    if not tools and not steps and not runs:
+    deploy_steps = [(p, j, a) for p, j, a in steps if _deploy_time(j, a)]
+    test_steps = [(p, j, a) for p, j, a in steps if not _deploy_time(j, a)]
+    applied = kubernetes_migrations(kube) if kube is not None else []
+    seen = {a.path for a in applied}
+    applied += [
+        _Applied(r.tool, r.path, r.line, r.where) for r in deps.migration_runs if r.path not in seen
+    ]
+    if not tools and not steps and not applied:
         return
     tool_evidence = [
         Evidence(f"{t.tool} migrations ({t.migrations} file(s))", t.path, t.line) for t in tools
     ]
-    if steps or runs:
-        evidence = [action_evidence(p, j, a, "applies migrations") for p, j, a in steps[:10]]
-        evidence += [
-            Evidence(f"{r.tool} migrations applied ({r.where})", r.path, r.line) for r in runs
+    if deploy_steps or applied:
+        evidence = [
+            action_evidence(p, j, a, "applies migrations when deploying")
+            for p, j, a in deploy_steps[:10]
         ]
-        places = [f"{a.location} ({a.tool})" for _, _, a in steps] + [
-            f"{r.path}:{r.line} ({r.tool}, {r.where})" for r in runs
+        evidence += [
+            Evidence(f"{a.tool} migrations applied ({a.where})", a.path, a.line) for a in applied
+        ]
+        places = [f"{a.location} ({a.tool}, job {j.name})" for _, j, a in deploy_steps] + [
+            f"{a.location} ({a.tool}, {a.where})" for a in applied
         ]
         yield ctx.passed(
             MIGRATIONS,
             f"Migrations are applied automatically: {listed(places)}.",
-            *evidence,
+            *evidence[:10],
             *tool_evidence,
         )
         return
@@ -685,34 +796,63 @@ def migrations_automated(ctx: CheckContext) -> Iterator[Result]:
     if errors:
         yield _unknown_for_errors(ctx, MIGRATIONS, errors)
         return
-    tool = tools[0]
-    command = MIGRATION_COMMANDS.get(tool.tool, f"<{tool.tool} migrate command>")
+    unreadable = kube.unreadable_for(["Job", "Pod", "Deployment", "StatefulSet"]) if kube else []
+    if kube_failed or unreadable:
+        reason = kube_failed or listed([str(u) for u in unreadable], 3)
+        yield ctx.unknown(
+            MIGRATIONS,
+            f"Kubernetes manifests could not be read ({reason}); a migration Job or hook "
+            "there cannot be ruled out.",
+            *tool_evidence,
+            *(Evidence(f"could not read: {u.reason}", u.path, u.line) for u in unreadable[:5]),
+        )
+        return
+    tool_names = sorted({t.tool for t in tools} | {a.tool for _, _, a in test_steps})
+    test_evidence = [
+        action_evidence(p, j, a, "applies migrations in a test job") for p, j, a in test_steps[:5]
+    ]
+    message = (
+        f"{', '.join(sorted({t.tool for t in tools}))} migrations exist ("
+        + listed([t.path for t in tools])
+        + ") but no pipeline deploy step, deploy hook or entrypoint applies them"
+        if tools
+        else f"{', '.join(tool_names)} migrations are applied by no deploy step, deploy hook "
+        "or entrypoint"
+    )
+    if test_steps:
+        message += " (only test jobs run them: " + listed(
+            [f"{a.location}, job {j.name}" for _, j, a in test_steps], 3
+        )
+        message += ")"
+    yield ctx.failed(
+        MIGRATIONS,
+        message + ".",
+        *tool_evidence,
+        *test_evidence,
+        remediation=_migration_snippet(pipelines, tool_names[0]),
+    )
+
+
+def _migration_snippet(pipelines: PipelineFacts, tool: str) -> str:
+    """Where and how to apply migrations: the deploy job of the pipeline, else a Helm hook."""
+    command = MIGRATION_COMMANDS.get(tool, f"<{tool} migrate command>")
     deploying = [(p, j) for p in pipelines.ci for j in p.jobs if j.deploys]
     if deploying and deploying[0][0].platform == "github-actions":
         pipeline, job = deploying[0]
-        snippet = (
+        return (
             f"# {pipeline.path}, job {job.name}, before the deploy step:\n"
             f"- name: Apply database migrations\n  run: {command}\n"
             "  env:\n    DATABASE_URL: ${{ secrets.DATABASE_URL }}\n"
         )
-    elif deploying and deploying[0][0].platform == "gitlab-ci":
+    if deploying and deploying[0][0].platform == "gitlab-ci":
         pipeline, job = deploying[0]
-        snippet = f"# {pipeline.path}\nmigrate:\n  stage: deploy\n  script:\n    - {command}\n"
-    else:
-        snippet = (
-            "# a Helm pre-upgrade hook (templates/migrate-job.yaml)\napiVersion: batch/v1\n"
-            "kind: Job\nmetadata:\n  name: migrate\n  annotations:\n"
-            '    "helm.sh/hook": pre-install,pre-upgrade\nspec:\n  template:\n    spec:\n'
-            "      restartPolicy: Never\n      containers:\n        - name: migrate\n"
-            f'          image: <app image>\n          command: ["sh", "-c", "{command}"]\n'
-        )
-    yield ctx.failed(
-        MIGRATIONS,
-        f"{', '.join(sorted({t.tool for t in tools}))} migrations exist ("
-        + listed([t.path for t in tools])
-        + ") but no pipeline step, deploy hook or entrypoint applies them.",
-        *tool_evidence,
-        remediation=snippet,
+        return f"# {pipeline.path}\nmigrate:\n  stage: deploy\n  script:\n    - {command}\n"
+    return (
+        "# a Helm pre-upgrade hook (templates/migrate-job.yaml)\napiVersion: batch/v1\n"
+        "kind: Job\nmetadata:\n  name: migrate\n  annotations:\n"
+        '    "helm.sh/hook": pre-install,pre-upgrade\nspec:\n  template:\n    spec:\n'
+        "      restartPolicy: Never\n      containers:\n        - name: migrate\n"
+        f'          image: <app image>\n          command: ["sh", "-c", "{command}"]\n'
     )
 
 

@@ -38,6 +38,8 @@ def is_public_by_design(operation: Operation) -> bool:
         segments.pop(0)
     if not segments:
         return False
+    if len(segments) == 2 and segments[1].startswith("{"):
+        return False  # ``/status/{orderId}`` is a resource, not a probe
     if segments[0] in PUBLIC_FIRST:
         return len(segments) <= 2
     return len(segments) == 2 and segments[1] in AUTH_ACTIONS
@@ -46,6 +48,20 @@ def is_public_by_design(operation: Operation) -> bool:
 def _op(operation: Operation) -> str:
     name = f" ({operation.operation_id})" if operation.operation_id else ""
     return f"{operation.method} {operation.path}{name}"
+
+
+def _why_open(operation: Operation) -> str:
+    """Why an operation counts as unprotected, in words for the message."""
+    if operation.problem:
+        return f" ({operation.problem})"
+    if operation.optional_auth:
+        return " (security: [{}] allows anonymous calls)"
+    return ""
+
+
+def _schemes(spec: ApiSpec) -> str:
+    described = [f"{name}: {kind}" for name, kind in spec.scheme_types]
+    return ", ".join(described) or "none defined"
 
 
 @check(
@@ -71,17 +87,19 @@ def openapi_auth(ctx: CheckContext) -> Iterator[Result]:
     if open_ops:
         spec = open_ops[0][0]
         scheme = spec.schemes[0] if spec.schemes else "bearerAuth"
-        described = [
-            _op(o) + (" (security: [{}] allows anonymous calls)" if o.optional_auth else "")
-            for _, o in open_ops[:8]
-        ]
+        described = [_op(o) + _why_open(o) for _, o in open_ops[:8]]
         yield ctx.failed(
             item,
-            f"{len(open_ops)} of {total} API operation(s) declare no security requirement: "
+            f"{len(open_ops)} of {total} API operation(s) declare no usable security requirement: "
             + "; ".join(described)
             + (f" and {len(open_ops) - 8} more" if len(open_ops) > 8 else ""),
             *(
-                Evidence(f"{_op(o)} has no security requirement", s.path, o.line)
+                Evidence(
+                    f"{_op(o)} has no usable security requirement{_why_open(o)}; "
+                    f"schemes {_schemes(s)}",
+                    s.path,
+                    o.line,
+                )
                 for s, o in open_ops[:MAX_EVIDENCE]
             ),
             remediation=_remediation(spec, scheme),
@@ -101,23 +119,29 @@ def openapi_auth(ctx: CheckContext) -> Iterator[Result]:
         return
     if total:
         note = f"; public by design: {', '.join(_op(o) for _, o in public[:5])}" if public else ""
+        used = {n for s in specs for o in s.operations if o.secured for n in o.requirements}
         yield ctx.passed(
             item,
             f"All {total - len(public)} non-public operation(s) in "
             + ", ".join(s.path for s in specs[:3])
             + " declare a security requirement ("
-            + ", ".join(sorted({n for s in specs for n in (s.global_security or s.schemes)}))
+            + ", ".join(
+                sorted({f"{n}: {k}" for s in specs for n, k in s.scheme_types if n in used})
+            )
             + f"){note}",
-            *(
-                Evidence(
-                    f"{s.format} {s.version}: {len(s.operations)} operation(s), schemes "
-                    + (", ".join(s.schemes) or "none"),
-                    s.path,
-                    s.line,
-                )
-                for s in specs[:MAX_EVIDENCE]
-            ),
+            *(_spec_evidence(s) for s in specs[:MAX_EVIDENCE]),
         )
+
+
+def _spec_evidence(spec: ApiSpec) -> Evidence:
+    required = f", required globally: {', '.join(spec.global_security)}"
+    return Evidence(
+        f"{spec.format} {spec.version}: {len(spec.operations)} operation(s), schemes "
+        + _schemes(spec)
+        + (required if spec.global_security else ""),
+        spec.path,
+        spec.line,
+    )
 
 
 def _remediation(spec: ApiSpec, scheme: str) -> str:
