@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from prr.engine.scan import Assessment
 from prr.reports.scan_json import scan_dict
 from prr.store.users import Role
 from tests.engine.test_scan import CDN, RATE, Flags, scan
-from tests.server.conftest import ALL_SIGNOFF, Running
+from tests.server.conftest import ALL_SIGNOFF, SETTINGS, Running
 
 HIGH_ITEM = "infrastructure.compute.auto-scaling-configured"
 NA_ITEM = "launch.pre-launch.marketing-aligned"
@@ -160,12 +162,8 @@ def test_review_json_and_actions(running: Running, tmp_path: Path) -> None:
         assert bad.status_code == 422 and "min_instances" in bad.json()["detail"]
         unknown = client.post(f"/api/v1/reviews/{rid}/answers", json={"item": "no.such.item"})
         assert unknown.status_code == 422
-        assert (
-            client.post(
-                f"/api/v1/reviews/{rid}/na", json={"item": NA_ITEM, "reason": " "}
-            ).status_code
-            == 409
-        )
+        blank = client.post(f"/api/v1/reviews/{rid}/na", json={"item": NA_ITEM, "reason": " "})
+        assert blank.status_code == 422  # invalid input, not a state conflict
         na = client.post(f"/api/v1/reviews/{rid}/na", json={"item": NA_ITEM, "reason": "internal"})
         assert na.json()["status"] == "not_applicable"
         waiver = client.post(
@@ -360,8 +358,6 @@ def test_authorisation_matrix(running: Running, tmp_path: Path) -> None:
 
 
 def test_expired_and_revoked_tokens(running: Running) -> None:
-    import datetime as dt
-
     name, token = running.user(Role.VIEWER)
     token_id, old = running.accounts.create_token(
         name,
@@ -465,3 +461,94 @@ def typer_app() -> typer.Typer:
     app = typer.Typer()
     app.command()(push)
     return app
+
+
+def test_request_bodies_over_the_limit_get_413(running: Running) -> None:
+    """Declared or chunked, a body over PRR_SERVER_MAX_BODY_BYTES is refused before parsing."""
+    limit = SETTINGS.max_body_bytes
+    _, token = running.user(Role.CONTRIBUTOR)
+
+    def chunks(total: int) -> Iterator[bytes]:
+        while total > 0:
+            yield b" " * min(total, 1 << 20)
+            total -= 1 << 20
+
+    json_type = {"Content-Type": "application/json"}
+    with running.client(token) as client:
+        declared = client.post("/api/v1/scans", content=b" " * (limit + 1), headers=json_type)
+        assert declared.status_code == 413
+        assert declared.json() == {
+            "detail": f"request body too large: at most {limit} bytes are accepted"
+        }
+        chunked = client.post("/api/v1/scans", content=chunks(limit + (2 << 20)), headers=json_type)
+        assert chunked.status_code == 413 and str(limit) in chunked.json()["detail"]
+        assert chunked.headers["x-content-type-options"] == "nosniff"
+        # at the limit the body reaches the API, which finds no JSON document in it
+        at_limit = client.post("/api/v1/scans", content=chunks(limit), headers=json_type)
+        assert at_limit.status_code == 422
+    with running.client() as anonymous:  # refused before authentication looks at it
+        assert anonymous.post("/api/v1/me", content=b" " * (limit + 1)).status_code == 413
+
+
+def test_inputs_the_store_cannot_hold_are_refused_with_422(
+    running: Running, tmp_path: Path
+) -> None:
+    """Ids, text and numbers beyond the store's range are 422s, never 500s (on both stores)."""
+    name, review_id, assessment = _service_with_review(running, tmp_path)
+    _, token = running.user(Role.ADMIN, signoff=ALL_SIGNOFF)
+    huge = 2**40
+    cursor = base64.urlsafe_b64encode(str(huge).encode()).decode()
+    document = scan_dict(assessment)
+
+    def scan_with(**changes: Any) -> dict[str, Any]:
+        changed: dict[str, Any] = json.loads(json.dumps(document))
+        for dotted, value in changes.items():
+            *parents, key = dotted.split("__")
+            target = changed
+            for parent in parents:
+                target = target[parent]
+            target[key] = value
+        return changed
+
+    def raw(body: Any) -> dict[str, Any]:  # NaN and Infinity, which httpx will not write
+        return {"content": json.dumps(body), "headers": {"Content-Type": "application/json"}}
+
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+    surrogate = scan_with()
+    surrogate["categories"][0]["note"] = "\ud800"  # would break every later GET of the service
+    refused: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", f"/api/v1/reviews/{huge}", {}),
+        ("DELETE", f"/api/v1/auth/tokens/{huge}", {}),
+        ("POST", f"/api/v1/reviews/{review_id}/waivers/{huge}/decision", {"json": {}}),
+        ("GET", "/api/v1/services", {"params": {"cursor": cursor}}),
+        ("GET", "/api/v1/reviews", {"params": {"cursor": "LTU="}}),  # "-5"
+        ("GET", "/api/v1/services/a%00b", {}),
+        ("GET", "/api/v1/reviews", {"params": {"service": "a\x00b"}}),
+        ("POST", "/api/v1/auth/login", {"json": {"name": "a\x00", "password": "x"}}),
+        ("POST", f"/api/v1/reviews/{review_id}/na", {"json": {"item": NA_ITEM, "reason": "\x00"}}),
+        ("POST", f"/api/v1/reviews/{review_id}/na", {"json": {"item": NA_ITEM, "reason": "  "}}),
+        (
+            "POST",
+            f"/api/v1/reviews/{review_id}/answers",
+            raw({"item": HIGH_ITEM, "fields": {"x": float("nan")}}),
+        ),
+        ("POST", "/api/v1/scans", {"json": scan_with(target__owner="o" * 201)}),
+        ("POST", "/api/v1/scans", {"json": scan_with(target__tier=10**30)}),
+        ("POST", "/api/v1/scans", {"json": scan_with(started_at=future)}),
+        ("POST", "/api/v1/scans", {"json": scan_with(summary__issues=10**9)}),
+        ("POST", "/api/v1/scans", {"json": scan_with(extra="nul \x00 inside")}),
+        ("POST", "/api/v1/scans", raw(scan_with(extra=[float("inf")]))),
+        ("POST", "/api/v1/scans", raw(surrogate)),
+    ]
+    with running.client(token) as client:
+        for method, path, kwargs in refused:
+            answer = client.request(method, path, **kwargs)
+            assert answer.status_code == 422, (method, path, answer.status_code, answer.text)
+            assert answer.json()["detail"], (method, path)
+        # a time without offset is taken as UTC, and every time the API writes has one
+        naive = document["started_at"].replace("+00:00", "").replace("Z", "")
+        assert client.post("/api/v1/scans", json=scan_with(started_at=naive)).status_code == 201
+        latest = client.get(f"/api/v1/services/{name}").json()["latest_scan"]
+        tokens = client.get("/api/v1/auth/tokens").json()["items"]
+    for stamp in [latest["started_at"], *(t["created_at"] for t in tokens)]:
+        assert dt.datetime.fromisoformat(stamp).utcoffset() == dt.timedelta(0), stamp

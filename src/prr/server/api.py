@@ -3,6 +3,12 @@
 Every rule of the review workflow is :class:`prr.review.reviews.Reviews`'s; this
 module only authenticates, checks the caller's role and service scope, and maps
 the workflow's errors onto HTTP statuses (see ``app.py``).
+
+The OpenAPI document is part of the interface: each operation declares its success
+shape and every error status it can answer (always ``{"detail": …}``), and
+tests/server/test_openapi_fuzz.py holds the server to it. Inputs are bounded to
+what the store can hold (ids, lengths, dates, text without NUL), so a request can
+be refused but never reaches the database as an error.
 """
 
 from __future__ import annotations
@@ -10,24 +16,24 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, select
 
-from prr.engine.status import Verdict
+from prr.engine.status import CategoryStatus, Verdict
 from prr.model.checklist import Stage
 from prr.model.evidence import Source, Status
 from prr.reports.review_json import item_dict, review_dict
-from prr.reports.scan_json import SCAN_SCHEMA
 from prr.server import auth
 from prr.store.schema import Review, Scan, Service, Waiver
 from prr.store.users import ALL_SERVICES, AccountError, Accounts, Principal, Role
 
 if TYPE_CHECKING:
-    from prr.engine.scan import Assessment
     from prr.review.reviews import Reviews, ReviewView
     from prr.server.metrics import Metrics
     from prr.server.settings import ServerSettings
@@ -36,12 +42,88 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/api/v1")
 Caller = Annotated[Principal, Depends(auth.current_principal)]
+
+MAX_ID = 2**31 - 1
+"""The largest id the store's integer keys hold (PostgreSQL ``integer``)."""
+MAX_COUNT = 100_000
+"""More items than any checklist has; bounds the counts a pushed scan may claim."""
+LONG_TEXT = 20_000
+"""Free text (notes, reasons, comments): ample for prose, bounded for the store."""
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""Names (services): no control characters, which would garble logs and pages."""
+
 Limit = Annotated[int | None, Query(ge=1, le=200, description="Page size (default 50).")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=24,
+        pattern=r"^[A-Za-z0-9_-]*={0,2}$",
+        description="next_cursor of the previous page.",
+    ),
+]
+ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="A review's id.")]
+WaiverId = Annotated[int, Path(ge=1, le=MAX_ID, description="A risk acceptance's id.")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="An API token's id.")]
+ServiceName = Annotated[
+    str, Path(min_length=1, max_length=200, pattern=NAME_PATTERN, description="A service.")
+]
+ServiceFilter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, pattern=NAME_PATTERN, description="Only this service."),
+]
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
+
+
+def unstorable(value: Any) -> str | None:
+    """Why a parsed JSON value cannot be stored as sent, or None when it can.
+
+    PostgreSQL refuses NUL in text and NaN/Infinity in JSON; an unpaired surrogate
+    is stored but cannot be encoded when read back, so every later answer that
+    includes it would fail. Such input is refused up front (422). Iterative, so
+    deep nesting cannot overflow the stack.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "text must not contain NUL characters"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text must not contain unpaired surrogates"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "numbers must be finite (no NaN or Infinity)"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+class _Storable(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        problem = unstorable(data)
+        if problem:
+            raise ValueError(problem)
+        return data
 
 
 # -- request bodies ----------------------------------------------------------------------
-class _Body(BaseModel):
+class _Body(_Storable):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -52,78 +134,108 @@ class LoginBody(_Body):
 
 class TokenBody(LoginBody):
     label: str | None = Field(default=None, max_length=200)
-    services: list[str] = Field(default_factory=lambda: [ALL_SERVICES], min_length=1)
+    services: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=lambda: [ALL_SERVICES], min_length=1, max_length=1000
+    )
     expires_days: int | None = Field(default=90, ge=1, le=3650)
 
 
 class AnswerBody(_Body):
-    item: str
+    item: str = Field(min_length=1, max_length=200)
     status: Literal["pass", "fail"] | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
-    notes: str | None = None
-    owner: str | None = None
+    notes: str | None = Field(default=None, max_length=LONG_TEXT)
+    owner: str | None = Field(default=None, max_length=200)
     eta: dt.date | None = None
 
 
 class NaBody(_Body):
-    item: str
-    reason: str
+    item: str = Field(min_length=1, max_length=200)
+    reason: NonBlank = Field(max_length=LONG_TEXT)
 
 
 class WaiverBody(_Body):
-    item: str
-    reason: str
-    risk_owner: str
-    mitigation: str | None = None
+    item: str = Field(min_length=1, max_length=200)
+    reason: NonBlank = Field(max_length=LONG_TEXT)
+    risk_owner: NonBlank = Field(max_length=200)
+    mitigation: str | None = Field(default=None, max_length=LONG_TEXT)
     expires: dt.date | None = None
 
 
 class DecisionBody(_Body):
     approve: bool
-    role: str = Field(description="The sign-off role the decision is made as.")
+    role: str = Field(
+        min_length=1, max_length=100, description="The sign-off role the decision is made as."
+    )
 
 
 class SignoffBody(_Body):
-    role: str
+    role: str = Field(min_length=1, max_length=100)
     approve: bool
-    comment: str | None = None
+    comment: str | None = Field(default=None, max_length=LONG_TEXT)
 
 
-class _Target(BaseModel):
-    service: str = Field(min_length=1, max_length=200)
-    owner: str | None = None
-    tier: str | int | None = None
+class ScanTarget(BaseModel):
+    service: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    owner: str | None = Field(default=None, max_length=200)
+    tier: (
+        Annotated[str, Field(max_length=50)] | Annotated[int, Field(ge=-(10**18), le=10**18)] | None
+    ) = None
     commit: str | None = Field(default=None, max_length=64)
 
 
-class _Summary(BaseModel):
-    blockers: int = Field(ge=0)
-    issues: int = Field(ge=0)
+class ScanTotals(BaseModel):
+    blockers: int = Field(ge=0, le=MAX_COUNT)
+    issues: int = Field(ge=0, le=MAX_COUNT)
     verified_share: float = Field(ge=0, le=1)
 
 
-class _Item(BaseModel):
+class ScanCategory(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1, max_length=200)
+    title: str = Field(max_length=1000)
+    status: CategoryStatus
+    blockers: int = Field(ge=0, le=MAX_COUNT)
+    issues: int = Field(ge=0, le=MAX_COUNT)
+
+
+class ScanItem(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     status: Status
     source: Source
     blocker: bool = False
 
 
-class ScanPayload(BaseModel):
+class ScanPayload(_Storable):
     """The parts of a ``prr/scan/v1`` document the server relies on (others are kept as sent)."""
 
     model_config = ConfigDict(extra="allow")
 
     schema_: Literal["prr/scan/v1"] = Field(alias="schema")
-    target: _Target
+    target: ScanTarget
     checklist: str = Field(min_length=1, max_length=200)
     stage: Stage
-    started_at: dt.datetime
+    started_at: dt.datetime = Field(
+        description="When the scan ran; a time without offset is UTC. Not before 1970, "
+        "not more than a day ahead of the server's clock."
+    )
     verdict: Verdict
-    summary: _Summary
-    categories: list[dict[str, Any]] = Field(default_factory=list)
-    items: list[_Item] = Field(min_length=1)
-    environments: list[str] = Field(default_factory=list)
+    summary: ScanTotals
+    categories: list[ScanCategory] = Field(default_factory=list, max_length=1000)
+    items: list[ScanItem] = Field(min_length=1, max_length=MAX_COUNT)
+    environments: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100
+    )
+
+    @field_validator("started_at")
+    @classmethod
+    def _plausible(cls, value: dt.datetime) -> dt.datetime:
+        # A scan from the future would stay the service's "latest" for ever.
+        value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        if not EPOCH <= value <= dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
+            raise ValueError("must lie between 1970 and now (a day of clock skew is allowed)")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ScanPayload:
@@ -132,7 +244,291 @@ class ScanPayload(BaseModel):
             raise ValueError(
                 f"summary.blockers is {self.summary.blockers} but {flagged} item(s) are blockers"
             )
+        if self.summary.blockers + self.summary.issues > len(self.items):
+            raise ValueError("summary counts more blockers and issues than there are items")
         return self
+
+
+# -- answers -----------------------------------------------------------------------------
+class Problem(BaseModel):
+    """Every error answer: ``detail`` says what is wrong (a list of problems for bad input)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detail: str | list[str]
+    blockers: list[str] | None = Field(
+        default=None, description="409 on a refused approval: the open blockers."
+    )
+    retryable: bool | None = Field(
+        default=None, description="409 on a concurrent change: trying again may succeed."
+    )
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Open(BaseModel):
+    """Part of the stable ``prr/review/v1`` shape, which may gain keys (docs/json-review.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ScanSummary(_Out):
+    id: int
+    started_at: dt.datetime
+    commit: str | None
+    checklist: str
+    stage: Stage
+    verdict: Verdict
+    blockers: int
+    issues: int
+    verified_share: float
+    source: str = Field(description="`local` (recorded by the CLI) or `push` (over this API).")
+
+
+class ServiceEntry(_Out):
+    name: str
+    owner: str | None
+    tier: str | None
+    latest_scan: ScanSummary | None
+
+
+class ServicePage(_Out):
+    items: list[ServiceEntry]
+    next_cursor: str | None
+
+
+class ServiceReview(_Out):
+    id: int
+    version: str
+    state: Literal["open", "approved", "drifted"]
+    stage: Stage
+    checklist: str
+    created_at: dt.datetime
+    approved_at: dt.datetime | None
+    verdict: Verdict
+    blockers: int
+    issues: int
+
+
+class ServiceDetail(_Out):
+    name: str
+    owner: str | None
+    tier: str | None
+    latest_scan: ScanSummary | None
+    categories: list[dict[str, Any]] = Field(description="The latest scan's categories, as sent.")
+    reviews: list[ServiceReview]
+
+
+class ScanPage(_Out):
+    items: list[ScanSummary]
+    next_cursor: str | None
+
+
+class ReviewEntry(ServiceReview):
+    service: str
+    missing_roles: list[str]
+
+
+class ReviewPage(_Out):
+    items: list[ReviewEntry]
+    next_cursor: str | None
+
+
+class ReviewItem(_Open):
+    id: str
+    title: str
+    category: str
+    section: str
+    phase: int
+    severity: str
+    status: Status
+    source: Source
+    blocker: bool
+    issue: bool
+    waived: bool
+    message: str
+    fields: dict[str, Any]
+    owner: str | None
+    eta: dt.date | None
+    notes: str | None
+    na_reason: str | None
+    answered_by: str | None
+    answered_at: str | None
+    expired: bool
+
+
+class ReviewCategory(_Open):
+    id: str
+    title: str
+    status: CategoryStatus
+    blockers: int
+    issues: int
+
+
+class ReviewWaiver(_Open):
+    id: int
+    item: str
+    state: str
+    reason: str
+    risk_owner: str
+    mitigation: str | None
+    requested_by: str
+    decided_by: str | None
+    decided_role: str | None
+    expires: dt.date | None
+
+
+class ReviewSignoff(_Open):
+    role: str
+    person: str
+    decision: str
+    comment: str | None
+    at: str
+
+
+class ReviewDocument(_Open):
+    """A review as ``prr review show --format json`` prints it (docs/json-review.md)."""
+
+    schema_: Literal["prr/review/v1"] = Field(alias="schema")
+    id: int
+    service: str
+    owner: str | None
+    version: str
+    state: Literal["open", "approved", "drifted"]
+    frozen: bool
+    stage: Stage
+    checklist: str
+    phase: int
+    scan_id: int | None
+    created_by: str
+    created_at: str
+    approved_at: str | None
+    context: dict[str, Any]
+    drift: dict[str, Any] | None
+    verdict: Verdict
+    blockers: list[str]
+    issues: list[str]
+    required_roles: list[str]
+    missing_roles: list[str]
+    summary: dict[str, int]
+    categories: list[ReviewCategory]
+    items: list[ReviewItem]
+    waivers: list[ReviewWaiver]
+    signoffs: list[ReviewSignoff]
+
+
+class ScanStored(_Out):
+    id: int
+    service: str
+    verdict: Verdict
+    blockers: int
+    issues: int
+    drifted_reviews: list[int] = Field(description="Approved reviews this scan made drift.")
+
+
+class WaiverState(_Out):
+    id: int
+    state: Literal["requested", "approved", "denied"]
+
+
+class SignoffState(_Out):
+    review: int
+    role: str
+    state: Literal["open", "approved", "drifted"] = Field(
+        description="The review's state after this decision."
+    )
+
+
+class SessionStarted(_Out):
+    user: str
+    role: Role
+    signoff_roles: list[str]
+    csrf_token: str
+
+
+class TokenIssued(_Out):
+    id: int
+    token: str = Field(description="The secret: shown once, never stored in clear.")
+    services: list[str]
+    expires_at: dt.datetime | None
+
+
+class TokenEntry(_Out):
+    id: int
+    user: str
+    kind: str
+    label: str | None
+    services: list[str]
+    expires_at: dt.datetime | None
+    revoked: bool
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+class TokenList(_Out):
+    items: list[TokenEntry]
+
+
+class Me(_Out):
+    user: str
+    role: Role
+    signoff_roles: list[str]
+    services: list[str]
+    token_id: int | None
+
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+_ERRORS: dict[int, dict[str, Any]] = {
+    400: {"description": "The body could not be read as JSON text (for example, not UTF-8)."},
+    401: {
+        "description": "No valid, unexpired API token.",
+        "headers": {
+            "WWW-Authenticate": {
+                "description": "`Bearer`.",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    403: {"description": "The token's role or service scope does not allow this."},
+    404: {"description": "No such resource."},
+    409: {"description": "The review refuses this now: frozen, blockers open, or changed."},
+    413: {"description": "The request body is larger than the server accepts."},
+    422: {"description": "The request is invalid; `detail` lists the problems."},
+    423: {"description": "Account locked after repeated failed logins.", "headers": _RETRY_AFTER},
+    429: {"description": "Too many attempts; slow down.", "headers": _RETRY_AFTER},
+}
+_WRONG_PASSWORD = {"description": "Wrong name or password."}
+
+
+def _documented(
+    success: type[BaseModel] | None,
+    *errors: int,
+    status: int = 200,
+    body: bool = False,
+    bearer: bool = True,
+) -> dict[str, Any]:
+    """Route keywords declaring the success shape and every error status of an operation.
+
+    Handlers return plain dicts (so nothing is dropped or re-validated on the way
+    out); these declarations document them, and the fuzz test checks they agree.
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    if success is not None:
+        responses[status] = {"model": success}
+    codes = {*errors, *((401,) if bearer else ()), *((400, 413, 422) if body else ())}
+    for code in sorted(codes):
+        info = _ERRORS[code] if bearer or code != 401 else _WRONG_PASSWORD
+        responses[code] = {"model": Problem, **info}
+    return {"status_code": status, "response_model": None, "responses": responses}
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -150,12 +546,16 @@ def _page(request: Request, limit: int | None) -> int:
 
 
 def _after(cursor: str | None) -> int:
+    """The id a cursor points after; 422 unless it is one this API handed out."""
     if not cursor:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii"))
+        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
     except (ValueError, binascii.Error, UnicodeError):
         raise HTTPException(422, "invalid cursor") from None
+    if not (text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID):
+        raise HTTPException(422, "invalid cursor")
+    return int(text)
 
 
 def _cursor(rows: list[Any], limit: int) -> str | None:
@@ -165,6 +565,9 @@ def _cursor(rows: list[Any], limit: int) -> str | None:
 
 
 def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    """ISO 8601; a stored time without offset is UTC (SQLite keeps none) and says so."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
     return value.isoformat() if value else None
 
 
@@ -200,6 +603,16 @@ def _may_act(caller: Principal, role: Role, request: Request, review_id: int) ->
     auth.require_service(caller, _review_service(request, review_id))
 
 
+def _at_least(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency refusing (403) callers below ``role`` before the body is looked at."""
+
+    def check(caller: Caller) -> Principal:
+        auth.require_role(caller, role)
+        return caller
+
+    return check
+
+
 def review_summary(view: ReviewView) -> dict[str, Any]:
     return {
         "id": view.id,
@@ -218,73 +631,34 @@ def review_summary(view: ReviewView) -> dict[str, Any]:
 
 
 # -- scans -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _PushedTarget:
-    service: str
-    owner: str | None
-    tier: str | int | None
-
-
-@dataclass(frozen=True)
-class _PushedItem:
-    id: str
-    status: Status
-    source: Source
-
-
-@dataclass(frozen=True)
-class _Named:
-    ref: str
-
-
-@dataclass(frozen=True)
-class _PushedScan:
-    """What :meth:`Reviews.record_scan` reads of an Assessment, taken from a pushed JSON scan."""
-
-    target: _PushedTarget
-    started_at: dt.datetime
-    commit: str | None
-    environments: list[str]
-    checklist: _Named
-    stage: Stage
-    verdict: Verdict
-    blockers: list[str]
-    issues: list[None]
-    verified_share: float
-    items: list[_PushedItem] = field(default_factory=list)
-
-
 def record_pushed_scan(reviews: Reviews, scan: ScanPayload, payload: dict[str, Any]) -> int:
-    """Store a pushed scan through :meth:`Reviews.record_scan`, so drift marking is the same."""
-    pushed = _PushedScan(
-        target=_PushedTarget(scan.target.service, scan.target.owner, scan.target.tier),
-        started_at=scan.started_at,
-        commit=scan.target.commit,
-        environments=list(scan.environments),
-        checklist=_Named(scan.checklist),
-        stage=scan.stage,
-        verdict=scan.verdict,
-        blockers=[i.id for i in scan.items if i.blocker],
-        issues=[None] * scan.summary.issues,
-        verified_share=scan.summary.verified_share,
-        items=[_PushedItem(i.id, i.status, i.source) for i in scan.items],
-    )
-    return reviews.record_scan(cast("Assessment", pushed), payload, source="push")
+    """Store a pushed scan through :meth:`Reviews.record_scan`, so drift marking is the same.
+
+    The record is made from the validated document (times normalised to UTC); the
+    payload is stored as sent.
+    """
+    from prr.review.reviews import ScanRecord
+
+    record = ScanRecord.from_document(scan.model_dump(mode="json", by_alias=True))
+    return reviews.record_scan(record, payload, source="push")
 
 
-@router.post("/scans", status_code=201, tags=["scans"])
-def post_scan(payload: dict[str, Any], request: Request, caller: Caller) -> dict[str, Any]:
-    """Store a scan (the JSON of ``prr scan --format json``); approved reviews may drift."""
-    from pydantic import ValidationError
-
-    auth.require_role(caller, Role.CONTRIBUTOR)
-    if payload.get("schema") != SCAN_SCHEMA:
-        raise HTTPException(422, f"expected a {SCAN_SCHEMA} document (schema: {SCAN_SCHEMA})")
+async def _raw_json(request: Request) -> Any:
+    """The body as sent (parsed once: Starlette caches it); None when it is not JSON at all."""
     try:
-        scan = ScanPayload.model_validate(payload)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:20]]
-        raise HTTPException(422, problems) from None
+        return await request.json()
+    except (ValueError, RecursionError):  # the scan parameter is refused (422) in that case
+        return None
+
+
+@router.post("/scans", tags=["scans"], **_documented(ScanStored, 403, status=201, body=True))
+def post_scan(
+    scan: ScanPayload,
+    request: Request,
+    caller: Annotated[Principal, Depends(_at_least(Role.CONTRIBUTOR))],
+    payload: Annotated[Any, Depends(_raw_json)],
+) -> dict[str, Any]:
+    """Store a scan (the JSON of ``prr scan --format json``); approved reviews may drift."""
     auth.require_service(caller, scan.target.service)
     scan_id = record_pushed_scan(_reviews(request), scan, payload)
     metrics: Metrics = request.app.state.metrics
@@ -306,7 +680,7 @@ def post_scan(payload: dict[str, Any], request: Request, caller: Caller) -> dict
 
 
 # -- services ----------------------------------------------------------------------------
-@router.get("/services", tags=["services"])
+@router.get("/services", tags=["services"], **_documented(ServicePage, 422))
 def list_services(
     request: Request, caller: Caller, limit: Limit = None, cursor: Cursor = None
 ) -> dict[str, Any]:
@@ -347,8 +721,8 @@ def _service(request: Request, caller: Caller, name: str) -> Service:
     return service
 
 
-@router.get("/services/{name}", tags=["services"])
-def get_service(name: str, request: Request, caller: Caller) -> dict[str, Any]:
+@router.get("/services/{name}", tags=["services"], **_documented(ServiceDetail, 403, 404, 422))
+def get_service(name: ServiceName, request: Request, caller: Caller) -> dict[str, Any]:
     """A service: its latest scan (with categories) and its reviews."""
     service = _service(request, caller, name)
     with _store(request).transaction() as session:
@@ -382,9 +756,13 @@ def get_service(name: str, request: Request, caller: Caller) -> dict[str, Any]:
     }
 
 
-@router.get("/services/{name}/scans", tags=["services"])
+@router.get("/services/{name}/scans", tags=["services"], **_documented(ScanPage, 403, 404, 422))
 def list_scans(
-    name: str, request: Request, caller: Caller, limit: Limit = None, cursor: Cursor = None
+    name: ServiceName,
+    request: Request,
+    caller: Caller,
+    limit: Limit = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """A service's scans, newest first."""
     service = _service(request, caller, name)
@@ -400,11 +778,11 @@ def list_scans(
 
 
 # -- reviews -----------------------------------------------------------------------------
-@router.get("/reviews", tags=["reviews"])
+@router.get("/reviews", tags=["reviews"], **_documented(ReviewPage, 403, 422))
 def list_reviews(
     request: Request,
     caller: Caller,
-    service: str | None = None,
+    service: ServiceFilter = None,
     state: Literal["open", "approved", "drifted"] | None = None,
     limit: Limit = None,
     cursor: Cursor = None,
@@ -433,16 +811,20 @@ class _Id:
     id: int
 
 
-@router.get("/reviews/{review_id}", tags=["reviews"])
-def get_review(review_id: int, request: Request, caller: Caller) -> dict[str, Any]:
+@router.get("/reviews/{review_id}", tags=["reviews"], **_documented(ReviewDocument, 403, 404, 422))
+def get_review(review_id: ReviewId, request: Request, caller: Caller) -> dict[str, Any]:
     """A review, as ``prr review show --format json`` prints it."""
     _may_act(caller, Role.VIEWER, request, review_id)
     return review_dict(_reviews(request).get(review_id))
 
 
-@router.post("/reviews/{review_id}/answers", tags=["reviews"])
+@router.post(
+    "/reviews/{review_id}/answers",
+    tags=["reviews"],
+    **_documented(ReviewItem, 403, 404, 409, body=True),
+)
 def post_answer(
-    review_id: int, body: AnswerBody, request: Request, caller: Caller
+    review_id: ReviewId, body: AnswerBody, request: Request, caller: Caller
 ) -> dict[str, Any]:
     """Answer an item: pass/fail, typed field values, notes, owner, ETA."""
     _may_act(caller, Role.CONTRIBUTOR, request, review_id)
@@ -460,8 +842,10 @@ def post_answer(
     return item_dict(reviews.get(review_id).item(body.item))
 
 
-@router.post("/reviews/{review_id}/na", tags=["reviews"])
-def post_na(review_id: int, body: NaBody, request: Request, caller: Caller) -> dict[str, Any]:
+@router.post(
+    "/reviews/{review_id}/na", tags=["reviews"], **_documented(ReviewItem, 403, 404, 409, body=True)
+)
+def post_na(review_id: ReviewId, body: NaBody, request: Request, caller: Caller) -> dict[str, Any]:
     """Mark an item not applicable, with the justification."""
     _may_act(caller, Role.CONTRIBUTOR, request, review_id)
     reviews = _reviews(request)
@@ -469,9 +853,13 @@ def post_na(review_id: int, body: NaBody, request: Request, caller: Caller) -> d
     return item_dict(reviews.get(review_id).item(body.item))
 
 
-@router.post("/reviews/{review_id}/waivers", status_code=201, tags=["reviews"])
+@router.post(
+    "/reviews/{review_id}/waivers",
+    tags=["reviews"],
+    **_documented(WaiverState, 403, 404, 409, status=201, body=True),
+)
 def post_waiver(
-    review_id: int, body: WaiverBody, request: Request, caller: Caller
+    review_id: ReviewId, body: WaiverBody, request: Request, caller: Caller
 ) -> dict[str, Any]:
     """Request a risk acceptance for an item; it applies once a permitted role approves."""
     _may_act(caller, Role.CONTRIBUTOR, request, review_id)
@@ -487,9 +875,17 @@ def post_waiver(
     return {"id": waiver_id, "state": "requested"}
 
 
-@router.post("/reviews/{review_id}/waivers/{waiver_id}/decision", tags=["reviews"])
+@router.post(
+    "/reviews/{review_id}/waivers/{waiver_id}/decision",
+    tags=["reviews"],
+    **_documented(WaiverState, 403, 404, 409, body=True),
+)
 def post_waiver_decision(
-    review_id: int, waiver_id: int, body: DecisionBody, request: Request, caller: Caller
+    review_id: ReviewId,
+    waiver_id: WaiverId,
+    body: DecisionBody,
+    request: Request,
+    caller: Caller,
 ) -> dict[str, Any]:
     """Approve or deny a requested risk acceptance as one of the caller's sign-off roles."""
     _may_act(caller, Role.REVIEWER, request, review_id)
@@ -504,9 +900,13 @@ def post_waiver_decision(
     return {"id": waiver_id, "state": "approved" if body.approve else "denied"}
 
 
-@router.post("/reviews/{review_id}/signoffs", tags=["reviews"])
+@router.post(
+    "/reviews/{review_id}/signoffs",
+    tags=["reviews"],
+    **_documented(SignoffState, 403, 404, 409, body=True),
+)
 def post_signoff(
-    review_id: int, body: SignoffBody, request: Request, caller: Caller
+    review_id: ReviewId, body: SignoffBody, request: Request, caller: Caller
 ) -> dict[str, Any]:
     """Sign off as one of the caller's sign-off roles; refused (409) while a blocker is open."""
     _may_act(caller, Role.REVIEWER, request, review_id)
@@ -538,7 +938,11 @@ def _password_login(request: Request, body: LoginBody) -> Principal:
         raise HTTPException(401, "wrong name or password") from None
 
 
-@router.post("/auth/login", tags=["auth"])
+@router.post(
+    "/auth/login",
+    tags=["auth"],
+    **_documented(SessionStarted, 401, 423, 429, body=True, bearer=False),
+)
 def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
     """Sign in with a password: sets the session cookie (for the web pages)."""
     principal = _password_login(request, body)
@@ -554,7 +958,11 @@ def login(body: LoginBody, request: Request, response: Response) -> dict[str, An
     }
 
 
-@router.post("/auth/tokens", status_code=201, tags=["auth"])
+@router.post(
+    "/auth/tokens",
+    tags=["auth"],
+    **_documented(TokenIssued, 401, 423, 429, status=201, body=True, bearer=False),
+)
 def create_token(body: TokenBody, request: Request) -> dict[str, Any]:
     """Exchange a password for a personal API token, shown once in this answer."""
     principal = _password_login(request, body)
@@ -574,7 +982,7 @@ def create_token(body: TokenBody, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/auth/tokens", tags=["auth"])
+@router.get("/auth/tokens", tags=["auth"], **_documented(TokenList))
 def list_tokens(request: Request, caller: Caller) -> dict[str, Any]:
     """The caller's tokens (every user's for an admin); never the secrets."""
     owner = None if caller.role is Role.ADMIN else caller.name
@@ -596,8 +1004,10 @@ def list_tokens(request: Request, caller: Caller) -> dict[str, Any]:
     }
 
 
-@router.delete("/auth/tokens/{token_id}", status_code=204, tags=["auth"])
-def revoke_token(token_id: int, request: Request, caller: Caller) -> Response:
+@router.delete(
+    "/auth/tokens/{token_id}", tags=["auth"], **_documented(None, 404, 422, 429, status=204)
+)
+def revoke_token(token_id: TokenId, request: Request, caller: Caller) -> Response:
     """Revoke one of the caller's tokens (any token, for an admin)."""
     auth.limit(request, caller.name)
     owner = None if caller.role is Role.ADMIN else caller.name
@@ -608,7 +1018,7 @@ def revoke_token(token_id: int, request: Request, caller: Caller) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/me", tags=["auth"])
+@router.get("/me", tags=["auth"], **_documented(Me))
 def me(caller: Caller) -> dict[str, Any]:
     """Who the token belongs to and what it allows."""
     return {

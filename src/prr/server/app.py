@@ -20,6 +20,8 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prr.errors import FieldValueError, PrrError, ReviewStateError, UnknownItemError
 from prr.server import auth
@@ -45,8 +47,56 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def _access_logger() -> logging.Logger:
-    logger = logging.getLogger(ACCESS_LOG)
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413 before anything parses them.
+
+    A declared Content-Length over the limit is refused without reading the body;
+    a chunked body is counted as it arrives and refused once it passes the limit.
+    The app gets the body only when it is complete and within the limit, so no
+    handler ever starts on a body that turns out too large.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                pending = [message]
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+                break
+
+        async def replay() -> Message:
+            return pending.pop() if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"request body too large: at most {self.max_bytes} bytes are accepted"
+        await _error(413, detail)(scope, receive, send)
+
+
+def _json_logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
@@ -54,6 +104,10 @@ def _access_logger() -> logging.Logger:
         logger.setLevel(logging.INFO)
         logger.propagate = False
     return logger
+
+
+def _access_logger() -> logging.Logger:
+    return _json_logger(ACCESS_LOG)
 
 
 def _error(status: int, detail: Any, **extra: Any) -> JSONResponse:
@@ -102,6 +156,8 @@ def create_app(store_url: str | None = None, settings: ServerSettings | None = N
     metrics = Metrics(store)
     app.state.metrics = metrics
     access = _access_logger()
+    errors = _json_logger("prr.server.errors")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # inside observe: logged
 
     @app.middleware("http")
     async def observe(
@@ -111,9 +167,7 @@ def create_app(store_url: str | None = None, settings: ServerSettings | None = N
         try:
             response = await call_next(request)
         except Exception as exc:
-            logging.getLogger("prr.server").error(
-                {"msg": "unhandled error", "error": type(exc).__name__}
-            )
+            errors.error({"msg": "unhandled error", "error": type(exc).__name__})
             response = _error(500, "internal error")
         auth.security_headers(request, response)
         route = request.scope.get("route")

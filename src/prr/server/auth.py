@@ -23,8 +23,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from prr.store.users import Accounts, Principal, Role
 
@@ -94,8 +96,22 @@ def bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def current_principal(request: Request) -> Principal:
-    """The caller, from its bearer token; 401 without a valid one."""
+_declared = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="An API token (`prr_…`): `prr push --token`, or POST /api/v1/auth/tokens.",
+)
+
+
+def current_principal(
+    request: Request,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_declared)] = None,
+) -> Principal:
+    """The caller, from its bearer token; 401 without a valid one.
+
+    ``_scheme`` only declares the bearer scheme in the OpenAPI document; the
+    header is read by :func:`bearer`.
+    """
     secret = bearer(request)
     accounts: Accounts = request.app.state.accounts
     principal = accounts.authenticate(secret) if secret else None

@@ -46,6 +46,8 @@ class ServerSettings:
     max_page_limit: int = 200
     graceful_shutdown_s: int = 15
     policy_file: str | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+    """Largest request body accepted (413 beyond), counted before anything parses it."""
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -60,4 +62,5 @@ class ServerSettings:
             auth_per_minute=_float("PRR_SERVER_AUTH_PER_MINUTE", 10.0),
             graceful_shutdown_s=_int("PRR_SERVER_GRACEFUL_SHUTDOWN", 15),
             policy_file=os.environ.get("PRR_POLICY_FILE"),
+            max_body_bytes=_int("PRR_SERVER_MAX_BODY_BYTES", 10 * 1024 * 1024),
         )
