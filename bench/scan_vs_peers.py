@@ -18,6 +18,9 @@ Each gets the median wall time of ``--runs`` runs; a tool whose first run takes
 longer than ``--repeat-limit`` seconds runs once. Peak memory is GNU time's
 ``%M`` (the largest single process of the tree, as ``ru_maxrss``) and the largest
 sampled sum of the PSS (else RSS) of every process of the tree (``/proc``, every 0.2 s).
+CPU time is GNU time's ``%U`` + ``%S`` (the tree's user and system time): on a shared
+machine it moves much less than wall time, so ripgrep and prr's secrets pass are also
+compared by it.
 Recall is scored against ``REPO/../planted.json``: a finding on a planted line
 (or inside a planted private key's lines) finds it; one on a decoy's line flags
 that decoy; any other finding is counted as "other". Results also go to
@@ -70,7 +73,7 @@ eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}
 
 # prr's secrets pass alone, in a fresh interpreter: index the repository, run the collector.
 COLLECTOR_CHILD = r"""
-import json, sys, time
+import json, resource, sys, time
 from pathlib import Path
 root = Path(sys.argv[1])
 import prr.collectors.secrets as secrets
@@ -80,15 +83,20 @@ cls = getattr(secrets, "SecretsCollector", None) or getattr(secrets, "SecretColl
 t0 = time.perf_counter()
 index = build_index(root)
 t1 = time.perf_counter()
+def cpu():
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+c1 = cpu()
 facts = cls().collect(CollectContext(root, index))
 t2 = time.perf_counter()
+c2 = cpu()
 rows = [
     {"path": f.path, "line": f.line, "rule": getattr(f, "rule", None),
      "test_fixture": getattr(f, "test_fixture", False),
      "suppressed": getattr(f, "suppressed", False)}
     for f in getattr(facts, "findings", ())
 ]
-json.dump({"index_s": t1 - t0, "collect_s": t2 - t1, "files": len(index),
+json.dump({"index_s": t1 - t0, "collect_s": t2 - t1, "collect_cpu_s": c2 - c1, "files": len(index),
            "files_scanned": getattr(facts, "files_scanned", None), "findings": rows}, sys.stdout)
 """
 
@@ -99,7 +107,8 @@ argv, out, err = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 with open(out, "wb") as o, open(err, "wb") as e:
     code = subprocess.call(argv, stdout=o, stderr=e)
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"code": code, "maxrss_kb": usage.ru_maxrss}))
+print(json.dumps({"code": code, "maxrss_kb": usage.ru_maxrss,
+                  "cpu_s": usage.ru_utime + usage.ru_stime}))
 """
 
 
@@ -114,6 +123,8 @@ class Run:
     tree_kb: int | None
     code: int | None
     timed_out: bool = False
+    cpu_s: float | None = None
+    """User + system CPU time of the whole tree: moved much less than wall time by other load."""
 
 
 @dataclass
@@ -135,6 +146,11 @@ class Tool:
     @property
     def timed_out(self) -> bool:
         return any(r.timed_out for r in self.runs)
+
+    @property
+    def cpu_median(self) -> float | None:
+        values = [r.cpu_s for r in self.runs if r.cpu_s is not None]
+        return statistics.median(values) if values else None
 
     @property
     def peak_kb(self) -> int | None:
@@ -207,7 +223,7 @@ def run_once(tool: Tool, out: Path, err: Path) -> Run:
     """One timed run; stdout to ``out``. A run past the tool's timeout is killed and marked."""
     timing = Path(tempfile.mkstemp(prefix="time-", dir=WORK)[1])
     if GNU_TIME.exists():
-        argv = [str(GNU_TIME), "-f", "%M", "-o", str(timing), *tool.argv]
+        argv = [str(GNU_TIME), "-f", "%M %U %S", "-o", str(timing), *tool.argv]
     else:
         argv = [sys.executable, "-c", RUSAGE_CHILD, json.dumps(tool.argv), str(out), str(err)]
     stdout = timing.open("wb") if not GNU_TIME.exists() else out.open("wb")
@@ -229,16 +245,18 @@ def run_once(tool: Tool, out: Path, err: Path) -> Run:
         sampler.done.set()
         sampler.join()
     peak: int | None = None
+    cpu: float | None = None
     code: int | None = process.returncode
     text = timing.read_text().strip() if timing.exists() else ""
     timing.unlink(missing_ok=True)
     if GNU_TIME.exists():
-        last = text.splitlines()[-1] if text else ""
-        peak = int(last) if last.isdigit() else None
+        fields = text.splitlines()[-1].split() if text else []
+        if len(fields) == 3 and fields[0].isdigit():
+            peak, cpu = int(fields[0]), float(fields[1]) + float(fields[2])
     elif text:
         data = json.loads(text.splitlines()[-1])
-        code, peak = data["code"], data["maxrss_kb"]
-    return Run(seconds, peak, sampler.peak or None, None if timed_out else code, timed_out)
+        code, peak, cpu = data["code"], data["maxrss_kb"], data.get("cpu_s")
+    return Run(seconds, peak, sampler.peak or None, None if timed_out else code, timed_out, cpu)
 
 
 def measure(tool: Tool, runs: int, repeat_limit: float, results: Path) -> None:
@@ -252,15 +270,17 @@ def measure(tool: Tool, runs: int, repeat_limit: float, results: Path) -> None:
             _record_split(tool, out)
         state = "TIMED OUT" if run.timed_out else f"exit {run.code}"
         peak = f"{run.peak_kb / 1024:.0f} MB" if run.peak_kb else "?"
+        cpu = f"{run.cpu_s:.1f}s" if run.cpu_s is not None else "?"
         print(
-            f"  {tool.name} run {number + 1}: {run.seconds:.1f}s, peak {peak}, {state}", flush=True
+            f"  {tool.name} run {number + 1}: {run.seconds:.1f}s, CPU {cpu}, peak {peak}, {state}",
+            flush=True,
         )
         if run.timed_out or run.seconds > repeat_limit:
             if number + 1 < runs:
                 tool.note = f"ran once: the first run took {run.seconds:.0f}s (> --repeat-limit)"
             break
     tool.stdout = out
-    for key in ("index_s", "collect_s"):
+    for key in ("index_s", "collect_s", "collect_cpu_s"):
         if tool.extra.get(key + "_runs"):
             tool.extra[key + "_median"] = statistics.median(tool.extra[key + "_runs"])
 
@@ -271,8 +291,9 @@ def _record_split(tool: Tool, out: Path) -> None:
         data = json.loads(out.read_text())
     except (OSError, ValueError):
         return
-    for key in ("index_s", "collect_s"):
-        tool.extra.setdefault(key + "_runs", []).append(data[key])
+    for key in ("index_s", "collect_s", "collect_cpu_s"):
+        if key in data:
+            tool.extra.setdefault(key + "_runs", []).append(data[key])
 
 
 def warm_cache(repo: Path) -> tuple[int, int]:
@@ -741,6 +762,22 @@ def main() -> None:
                 "collector": collect_s / floor,
             }
         print(line)
+        rg_cpu, process_cpu = rg_tool.cpu_median, secrets_tool.cpu_median
+        collect_cpu = secrets_tool.extra.get("collect_cpu_s_median")
+        if rg_cpu and process_cpu:
+            # CPU seconds: what each needs of the machine, whatever else runs on it.
+            line = (
+                f"CPU time: ripgrep {rg_cpu:.2f}s; prr whole process {process_cpu:.2f}s = "
+                f"{process_cpu / rg_cpu:.1f}× rg"
+            )
+            if collect_cpu is not None:
+                line += f"; collector {collect_cpu:.2f}s = {collect_cpu / rg_cpu:.1f}× rg"
+            print(line)
+            secrets_tool.extra["cpu_vs_rg"] = {
+                "rg_s": rg_cpu,
+                "process": process_cpu / rg_cpu,
+                "collector": None if collect_cpu is None else collect_cpu / rg_cpu,
+            }
     for name, s in scores.items():
         kinds = ", ".join(f"{k} {a}/{b}" for k, (a, b) in s.by_kind.items())
         print(f"{name} recall by kind: {kinds}")
@@ -765,6 +802,7 @@ def main() -> None:
                 "argv": t.argv,
                 "runs": [r.__dict__ for r in t.runs],
                 "median_s": t.median,
+                "cpu_median_s": t.cpu_median,
                 "timed_out": t.timed_out,
                 "peak_kb": t.peak_kb,
                 "tree_kb": t.tree_kb,

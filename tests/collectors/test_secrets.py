@@ -323,17 +323,22 @@ def test_binary_oversized_and_invalid_utf8_files(tmp_path: Path) -> None:
 def test_a_failing_rule_reports_the_file_without_its_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(data: bytes, path: str) -> list[tuple[int, str, str]]:
-        raise ValueError(data.decode())
+    def broken(key: bytes, value: bytes, quoted: bool) -> str | None:
+        raise ValueError(value.decode())
 
     value = "hunter2-" + _rand(random.Random(1), ALNUM, 20)
-    (tmp_path / "a.txt").write_text(f"PASSWORD={value}\n", encoding="utf-8")
-    monkeypatch.setattr(scanner, "_SCANNERS", (broken,))
+    (tmp_path / "a.py").write_text(f'PASSWORD = "{value}"\n', encoding="utf-8")
+    (tmp_path / "b.py").write_text("X = 1\n", encoding="utf-8")
+    monkeypatch.setattr(scanner, "_generic_rule", broken)
     bag = collect(tmp_path, SecretsCollector)
     facts = bag.get(SecretFacts)
-    assert [u.path for u in facts.unscanned] == ["a.txt"]
+    assert [u.path for u in facts.unscanned] == ["a.py"]
     assert "ValueError" in facts.unscanned[0].reason
+    assert facts.files_scanned == 1  # the other file of the batch is scanned as usual
     assert value not in repr(facts) + repr(bag.errors)
+    with pytest.raises(RuntimeError) as failed:
+        scan_bytes((tmp_path / "a.py").read_bytes(), "a.py")
+    assert value not in str(failed.value)
 
 
 def test_parallel_scan_matches_serial_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
