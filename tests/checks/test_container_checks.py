@@ -115,7 +115,7 @@ services:
     image: ghcr.io/acme/shop-worker
     restart: unless-stopped
     environment:
-      STRIPE_API_KEY: sk_live_not_a_real_key_123
+      STRIPE_API_KEY: sk_live_4eC39HqLyjWDarjtT1zdp7dc
   db:
     image: postgres:16.4
     restart: always
@@ -277,3 +277,27 @@ def test_local_compose_is_not_judged_when_kubernetes_deploys(tmp_path) -> None:
     facts = collect(tmp_path, ContainerCollector, KubernetesCollector)
     results = run_check("infrastructure.containers.health-checks", facts)
     assert results and results[0].status.value == "fail"
+
+
+def test_placeholders_are_not_hardcoded_secrets(tmp_path: Path) -> None:
+    dockerfile = """
+    FROM python:3.12.7-slim
+    ARG ADMIN_PASSWORD=changeme
+    ENV API_TOKEN="<your-token-here>" \\
+        DATABASE_URL=postgres://app:changeme@db:5432/app
+    USER app
+    """
+    compose = """
+    services:
+      api:
+        image: shop/api:1.2.3
+        environment:
+          SESSION_SECRET: example-secret
+          STRIPE_KEY: ${STRIPE_KEY}
+    """
+    root = write(tmp_path, {"Dockerfile": dockerfile, "compose.prod.yaml": compose})
+    results = decide(root, "security.containers.secrets")
+    assert HARDCODED not in results or results[HARDCODED].status is not Status.FAIL
+    # one real value among the placeholders is still found
+    write(root, {"Dockerfile": dockerfile.replace("changeme", "Zq8vN2rT5wX1yB7c", 1)})
+    assert decide(root, "security.containers.secrets")[HARDCODED].status is Status.FAIL

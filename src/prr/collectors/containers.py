@@ -19,6 +19,7 @@ from typing import Any
 
 from prr.collectors.base import CollectContext, Collector, register
 from prr.collectors.files import FileEntry
+from prr.collectors.secrets import looks_like_placeholder
 from prr.errors import CollectorError
 from prr.model.yamlsource import YamlDocument, YamlProblem, load_yaml_documents
 
@@ -129,7 +130,7 @@ class EnvSetting:
     name: str
     line: int
     literal: bool
-    """A non-empty value is written in the file (not a ``$VARIABLE`` reference)."""
+    """A value is written in the file (not a ``$VARIABLE`` reference nor a placeholder)."""
     kind: str
     """``ENV``, ``ARG`` or ``environment``."""
     url_credentials: bool = False
@@ -379,14 +380,17 @@ _URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@$]+:([^/\s@]+)@", re.
 
 def _url_credentials(value: str) -> bool:
     match = _URL_CREDENTIALS.search(value)
-    return match is not None and not match.group(1).startswith("$")
+    return match is not None and not looks_like_placeholder(match.group(1))
 
 
 def _literal(value: str) -> bool:
+    """A value is written out: not empty, not a ``$VARIABLE``, not a placeholder (``changeme``)."""
     stripped = value.strip().strip("\"'")
     if not stripped:
         return False
-    return not re.fullmatch(r"\$\{?[A-Za-z_]\w*(?::?[-+?][^}]*)?\}?", stripped)
+    if re.fullmatch(r"\$\{?[A-Za-z_]\w*(?::?[-+?][^}]*)?\}?", stripped):
+        return False
+    return not looks_like_placeholder(stripped, quoted=True)
 
 
 def _place(lines: list[str], setting: EnvSetting) -> EnvSetting:

@@ -41,6 +41,7 @@ from prr.checks.infrastructure.terraform import (
     truth,
 )
 from prr.checks.registry import CheckContext, check
+from prr.collectors.secrets import looks_like_placeholder
 from prr.collectors.terraform import (
     TerraformFacts,
     TerraformResource,
@@ -954,7 +955,11 @@ def is_secret_name(name: str) -> bool:
 
 
 def _literal_secret(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    """A written-out value, not an expression or an obvious placeholder (the secrets
+    scanner's test, so that every check agrees on what ``changeme`` is)."""
+    return (
+        isinstance(value, str) and bool(value.strip()) and not looks_like_placeholder(value.strip())
+    )
 
 
 def literal_secrets(facts: TerraformFacts) -> list[Finding]:
