@@ -144,7 +144,7 @@ def require_signoff_role(principal: Principal, role: str) -> None:
 @dataclass(frozen=True)
 class SessionData:
     user: str
-    issued_at: int
+    issued_at: float
     csrf: str
 
 
@@ -164,7 +164,7 @@ def _sign(payload: str, secret: str) -> str:
 def issue_session(user: str, secret: str, *, now: float | None = None) -> tuple[str, SessionData]:
     """A signed cookie value for ``user`` with a fresh CSRF token."""
     data = SessionData(
-        user, int(now if now is not None else time.time()), secrets.token_urlsafe(32)
+        user, round(now if now is not None else time.time(), 3), secrets.token_urlsafe(32)
     )
     body = _b64(json.dumps({"u": data.user, "t": data.issued_at, "c": data.csrf}).encode("utf-8"))
     return f"{body}.{_sign(body, secret)}", data
@@ -181,7 +181,7 @@ def read_session(
         return None
     try:
         raw = json.loads(_unb64(body))
-        data = SessionData(str(raw["u"]), int(raw["t"]), str(raw["c"]))
+        data = SessionData(str(raw["u"]), float(raw["t"]), str(raw["c"]))
     except (ValueError, KeyError, TypeError):
         return None
     current = now if now is not None else time.time()

@@ -67,6 +67,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sessions_after: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """Sessions issued at or before this moment are refused (set by signing out)."""
 
 
 class ApiToken(Base):
@@ -108,6 +110,8 @@ class Principal:
     signoff_roles: tuple[str, ...]
     services: tuple[str, ...] = (ALL_SERVICES,)
     token_id: int | None = None
+    sessions_after: float | None = None
+    """POSIX time: web sessions issued at or before it are no longer valid."""
 
     def may_access(self, service: str) -> bool:
         return ALL_SERVICES in self.services or service in self.services
@@ -198,6 +202,14 @@ class Accounts:
             if user is None:
                 raise AccountError(f"no user {name!r}")
             return _principal(user)
+
+    def end_sessions(self, name: str, *, now: dt.datetime | None = None) -> None:
+        """Refuse every web session of ``name`` issued until now (signing out, everywhere)."""
+        with self.store.transaction() as session:
+            user = session.scalars(select(User).where(User.name == name)).first()
+            if user is None:
+                raise AccountError(f"no user {name!r}")
+            user.sessions_after = now or utcnow()
 
     def login(self, name: str, password: str, *, now: dt.datetime | None = None) -> Principal:
         """Check a password. Raises :class:`LockedOut` or :class:`AccountError` on failure."""
@@ -328,7 +340,14 @@ class Accounts:
 
 
 def _principal(user: User) -> Principal:
-    return Principal(user.id, user.name, Role(user.role), tuple(user.signoff_roles or ()))
+    after = _aware(user.sessions_after)
+    return Principal(
+        user.id,
+        user.name,
+        Role(user.role),
+        tuple(user.signoff_roles or ()),
+        sessions_after=after.timestamp() if after else None,
+    )
 
 
 __all__ = [

@@ -106,6 +106,8 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, user: Annotated[PageUser, Depends(page_user)]) -> Response:
     await form_of(request, user)
+    accounts: Accounts = request.app.state.accounts
+    accounts.end_sessions(user.name)  # a copy of the cookie stops working too
     response = redirect(request, "/login", "Signed out.")
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response

@@ -75,6 +75,8 @@ def page_user(request: Request) -> PageUser:
         principal = accounts.principal(session.user)
     except AccountError:
         raise LoginRequired(target) from None
+    if principal.sessions_after is not None and session.issued_at <= principal.sessions_after:
+        raise LoginRequired(target)  # signed out since this session began
     request.state.user = principal.name
     return PageUser(principal, session)
 

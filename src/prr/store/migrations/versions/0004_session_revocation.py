@@ -1,0 +1,28 @@
+"""Signing out ends a user's web sessions: the moment before which sessions are refused.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-23 09:40:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sessions_after", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.drop_column("sessions_after")
