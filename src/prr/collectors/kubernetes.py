@@ -3,21 +3,25 @@
 Every ``*.yaml``/``*.yml``/``*.json`` file whose documents carry ``apiVersion``
 and ``kind`` is read (multi-document streams, ``kind: List`` expanded), each
 object with its file, line and a way to find the line of any nested key.
-Kustomize overlays are rendered with ``kustomize build`` or ``kubectl
-kustomize`` when one is installed; otherwise (or when rendering fails) their
-base and overlay files are assembled here, patches approximated, and a scan
-error names the overlay. Helm charts are rendered with ``helm template`` when
-helm is installed; otherwise their templates and values files are kept so
-that checks can decide what the values decide (:meth:`HelmChart.setting`)
-and leave the rest unknown. Objects are grouped into environments (overlays,
-``values-<env>.yaml`` files, folders named after an environment) so that
-environment parity can be compared. Secret values are never kept: only the
-names of their keys.
+Kustomize overlays are rendered in process when they use only what is
+re-implemented here exactly as kustomize does it (see :class:`_Kustomize`),
+else with ``kustomize build`` or ``kubectl kustomize`` when one is installed;
+otherwise (or when rendering fails) their base and overlay files are assembled
+here, patches approximated, and a scan error names the overlay. Helm charts
+are rendered with ``helm template`` when helm is installed; otherwise their
+templates and values files are kept so that checks can decide what the values
+decide (:meth:`HelmChart.setting`) and leave the rest unknown. Objects are
+grouped into environments (overlays, ``values-<env>.yaml`` files, folders
+named after an environment) so that environment parity can be compared.
+Secret values are never kept: only the names of their keys.
 """
 
 from __future__ import annotations
 
+import copy
+import heapq
 import json
+import marshal
 import posixpath
 import re
 import shutil
@@ -25,8 +29,11 @@ import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache, partial
+from operator import itemgetter
 from typing import Any
+
+import yaml
 
 from prr.collectors.base import CollectContext, Collector, register
 from prr.collectors.files import FileEntry
@@ -388,6 +395,8 @@ class Kustomization:
     rendered: bool | None = None
     """True when rendered by kustomize; False when that failed; None for non-roots."""
     render_error: str | None = None
+    renderer: str | None = None
+    """``prr`` when rendered in process, else the binary that rendered it (roots only)."""
 
 
 @dataclass(frozen=True)
@@ -707,17 +716,32 @@ class KubernetesFacts:
             index.setdefault(obj.kind, []).append(obj)
         return index
 
+    @cached_property
+    def _by_kind_env(self) -> dict[tuple[str, str | None], list[tuple[int, K8sObject]]]:
+        """Objects by kind and environment, with their position among the kind's objects."""
+        index: dict[tuple[str, str | None], list[tuple[int, K8sObject]]] = {}
+        for kind, objects in self._by_kind.items():
+            for position, obj in enumerate(objects):
+                index.setdefault((kind, obj.environment), []).append((position, obj))
+        return index
+
     def related(
         self, obj: K8sObject, kinds: Iterable[str], among: Sequence[K8sObject] | None = None
     ) -> list[K8sObject]:
         """Objects of ``kinds`` deployed together with ``obj`` (same environment and namespace)."""
         wanted = set(kinds)
-        if among is None:
-            pool: Sequence[K8sObject] = [
-                o for k in sorted(wanted) for o in self._by_kind.get(k, [])
-            ]
-        else:
+        pool: Sequence[K8sObject]
+        if among is not None:
             pool = among
+        elif obj.environment is None:
+            pool = [o for k in sorted(wanted) for o in self._by_kind.get(k, [])]
+        else:
+            # this environment's objects and the shared ones, in their order in ``objects``
+            pool = []
+            for kind in sorted(wanted):
+                own = self._by_kind_env.get((kind, obj.environment), [])
+                shared = self._by_kind_env.get((kind, None), [])
+                pool += [o for _, o in heapq.merge(own, shared, key=itemgetter(0))]
         return [
             o
             for o in pool
@@ -1027,6 +1051,8 @@ class _Tree:
     children: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     remote: list[str] = field(default_factory=list)
+    text: str = ""
+    documents: int = 1
 
 
 @register
@@ -1054,6 +1080,11 @@ class _Scan:
         self.dirs: set[str] = set()
         self.paths: set[str] = {entry.path for entry in ctx.files}
         self.template_texts: dict[str, str] = {}
+        self.yaml_entries: list[FileEntry] = []
+        self.texts: dict[str, str] = {}
+        """Text of the files that held objects, for rendering kustomizations in process."""
+        self.crowded: set[str] = set()
+        """Directories with more than one kustomization file (kustomize refuses them)."""
         self.literals: set[str] = set()
         """Generator literals: scrubbed from renderer messages, never stored."""
         for entry in ctx.files:
@@ -1101,7 +1132,7 @@ class _Scan:
 
     def parse(self, entry: FileEntry, text: str) -> list[YamlDocument] | None:
         """Parse YAML (or JSON) with positions; None when it is not valid."""
-        if entry.suffix == ".json":
+        if _suffix(entry.path) == ".json":
             if not (_JSON_API.search(text) and _JSON_KIND.search(text)):
                 return []
             try:
@@ -1147,17 +1178,18 @@ class _Scan:
             for d in documents or []
         ]
         self.docs[entry.path] = docs
+        if docs and text is not None:
+            self.texts[entry.path] = text
         return docs
 
     # -- the run
 
     def run(self) -> KubernetesFacts:
         files = self.ctx.files
-        candidates = files.with_suffix(".yaml", ".yml", ".json")
-        kust_entries = [
-            e for e in files.match(*_KUSTOMIZATION_NAMES) if e.name in _KUSTOMIZATION_NAMES
-        ]
-        chart_entries = [e for e in candidates if e.name == "Chart.yaml"]
+        candidates = [e for e in files if _suffix(e.path) in (".yaml", ".yml", ".json")]
+        self.yaml_entries = [e for e in candidates if _suffix(e.path) != ".json"]
+        kust_entries = [e for e in files if _basename(e.path) in _KUSTOMIZATION_NAMES]
+        chart_entries = [e for e in candidates if _basename(e.path) == "Chart.yaml"]
         chart_dirs = sorted({posixpath.dirname(e.path) for e in chart_entries}, key=len)
         trees = self.read_kustomizations(kust_entries)
         patch_files = {p for t in trees.values() for p in t.kustomization.patches}
@@ -1166,7 +1198,7 @@ class _Scan:
         by_path: dict[str, FileEntry] = {}
         owners: dict[str, str | None] = {}
         for entry in candidates:
-            if entry.path in kust_paths or entry.name == "Chart.yaml":
+            if entry.path in kust_paths or _basename(entry.path) == "Chart.yaml":
                 continue
             chart = _owner(entry.path, chart_dirs)
             if chart is not None and not _is_chart_manifest(entry.path, chart):
@@ -1222,7 +1254,12 @@ class _Scan:
 
     def read_kustomizations(self, entries: list[FileEntry]) -> dict[str, _Tree]:
         trees: dict[str, _Tree] = {}
+        seen: set[str] = set()
         for entry in entries:
+            directory = posixpath.dirname(entry.path)
+            if directory in seen:
+                self.crowded.add(directory)
+            seen.add(directory)
             text = self.read(entry, always=True)
             if text is None:
                 continue
@@ -1233,8 +1270,8 @@ class _Scan:
                 continue
             doc = docs[0] if docs else YamlDocument({}, entry.path)
             raw = as_map(doc.data)
-            directory = posixpath.dirname(entry.path)
-            tree = _Tree(self.kustomization(entry.path, directory, raw, doc), raw)
+            tree = _Tree(self.kustomization(entry.path, directory, raw, doc), raw, text=text)
+            tree.documents = len(docs) if isinstance(doc.data, dict) else 0
             for key in ("secretGenerator", "configMapGenerator"):
                 for gen in as_list(raw.get(key)):
                     for literal in as_list(as_map(gen).get("literals")):
@@ -1342,26 +1379,46 @@ class _Scan:
         for tree in trees.values():
             consumed.update(tree.files)
         roots = sorted(d for d, t in trees.items() if t.kustomization.root)
-        tools = _kustomize_commands() if self.render else []
-        rendered: dict[str, tuple[str | None, str]] = {}
-        if tools and roots:
-            with ThreadPoolExecutor(max_workers=min(8, len(roots))) as pool:
-                outputs = pool.map(lambda d: _run_first(tools, d, self.ctx.root), roots)
-                rendered = dict(zip(roots, outputs, strict=True))
+        built: dict[str, list[K8sObject]] = {}
+        if self.render:
+            builder = _Kustomize(self, trees)
+            for root in roots:
+                try:
+                    built[root] = builder.build(root)
+                except _Unsupported:
+                    continue  # kustomize itself renders it below
+        pending = [r for r in roots if r not in built]
+        tools = _kustomize_commands() if self.render and pending else []
+        rendered: dict[str, tuple[str | None, str, str | None]] = {}
+        if tools and pending:
+            with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
+                outputs = pool.map(lambda d: _run_first(tools, d, self.ctx.root), pending)
+                rendered = dict(zip(pending, outputs, strict=True))
         for root in roots:
-            members = self.reach(trees, root, set())
-            member_files = [f for d in members for f in trees[d].files]
-            patch_files = [p for d in members for p in trees[d].kustomization.patches]
-            output, problem = rendered.get(
-                root,
-                (None, "no kustomize or kubectl on PATH" if self.render else "rendering is off"),
-            )
-            problem = _scrub(problem, self.literals)
-            objects = self.from_render(root, output, member_files, patch_files) if output else None
-            if objects is None and output is not None:
-                problem = "kustomize output could not be parsed"
-            ok = objects is not None
             tree = trees[root]
+            if root in built:
+                objects: list[K8sObject] | None = built[root]
+                ok, problem = True, ""
+                renderer: str | None = "prr"
+            else:
+                members = self.reach(trees, root, set())
+                member_files = [f for d in members for f in trees[d].files]
+                patch_files = [p for d in members for p in trees[d].kustomization.patches]
+                output, problem, renderer = rendered.get(
+                    root,
+                    (
+                        None,
+                        "no kustomize or kubectl on PATH" if self.render else "rendering is off",
+                        None,
+                    ),
+                )
+                problem = _scrub(problem, self.literals)
+                objects = (
+                    self.from_render(root, output, member_files, patch_files) if output else None
+                )
+                if objects is None and output is not None:
+                    problem = "kustomize output could not be parsed"
+                ok = objects is not None
             if not ok:
                 reason = (
                     f"overlay {root or '.'} not rendered ({problem}); its base and overlay files"
@@ -1371,7 +1428,10 @@ class _Scan:
                 objects = self.assemble(trees, root, by_path, set())
                 objects = [replace(o, origin="kustomize-unrendered") for o in objects]
             tree.kustomization = replace(
-                tree.kustomization, rendered=ok, render_error=None if ok else problem
+                tree.kustomization,
+                rendered=ok,
+                render_error=None if ok else problem,
+                renderer=renderer if ok else None,
             )
             key = root or "."
             env, _ = stage_of_path(root)
@@ -1518,11 +1578,11 @@ class _Scan:
         prefix = f"{directory}/" if directory else ""
         default: Source | None = None
         per_env: dict[str, Source] = {}
-        for entry in self.ctx.files.with_suffix(".yaml", ".yml"):
+        for entry in self.yaml_entries:
             if not entry.path.startswith(prefix):
                 continue
             rest = entry.path[len(prefix) :]
-            stem = entry.name.rsplit(".", 1)[0]
+            stem = _basename(entry.path).rsplit(".", 1)[0]
             if rest.count("/") == 0 and stem.lower().startswith("values"):
                 label = stem[len("values") :].strip("-_.")
             elif rest.count("/") == 1 and rest.startswith("values/"):
@@ -1612,6 +1672,17 @@ class _Scan:
 # --------------------------------------------------------------------------- small helpers
 
 
+def _basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def _suffix(path: str) -> str:
+    """The lower-cased extension, as :attr:`FileEntry.suffix` gives it (without pathlib's cost)."""
+    name = _basename(path)
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
+
+
 def _in_manifest_dir(path: str) -> bool:
     return any(part.lower() in _MANIFEST_DIRS for part in path.split("/")[:-1])
 
@@ -1683,13 +1754,16 @@ def _scrub(message: str, literals: set[str]) -> str:
     return message
 
 
-def _run_first(commands: list[list[str]], directory: str, root: Any) -> tuple[str | None, str]:
+def _run_first(
+    commands: list[list[str]], directory: str, root: Any
+) -> tuple[str | None, str, str | None]:
+    """(output, "", the binary's name) of the first renderer that succeeds, else why not."""
     problem = "no kustomize or kubectl on PATH"
     for command in commands:
         output, problem = _run([*command, directory or "."], root)
         if output is not None:
-            return output, ""
-    return None, problem
+            return output, "", posixpath.basename(command[0])
+    return None, problem, None
 
 
 def _run(command: list[str], cwd: Any) -> tuple[str | None, str]:
@@ -1715,3 +1789,1669 @@ def _run(command: list[str], cwd: Any) -> tuple[str | None, str]:
         detail = re.sub(r"^E\d{4} [\d:.]+\s+\d+ \S+\] ", "", detail)
         return None, f"{posixpath.basename(command[0])} failed: {detail[:300]}"
     return done.stdout, ""
+
+
+# --------------------------------------------------------------------------- kustomize, in process
+#
+# ``kustomize build`` re-implemented for the kustomizations that use only what
+# is rendered here exactly as kustomize v5 renders it: resources (files and
+# local bases), namespace, namePrefix/nameSuffix with the name references they
+# fix, commonLabels/labels, commonAnnotations, images, replicas, strategic-merge
+# and JSON 6902 patches. Anything else raises :class:`_Unsupported` and the
+# overlay goes to the kustomize binary, as does any doubt: a doubt costs one
+# subprocess, a wrong guess costs a wrong verdict. The field tables below are
+# kustomize's own defaults.
+
+
+class _Unsupported(Exception):
+    """A kustomization needs kustomize itself; the message says why (for debugging)."""
+
+
+_KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
+_KUSTOMIZATION_FIELDS = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "resources",
+        "bases",
+        "namespace",
+        "namePrefix",
+        "nameSuffix",
+        "commonLabels",
+        "labels",
+        "commonAnnotations",
+        "images",
+        "replicas",
+        "patches",
+        "patchesStrategicMerge",
+        "patchesJson6902",
+    }
+)
+_NOT_NAMESPACED = "_non_namespaceable_"
+
+# Built-in types and whether they are namespaced, as kustomize's OpenAPI data
+# knows them (Kubernetes 1.21): anything else counts as namespaced.
+_SCOPES = """\
+admissionregistration.k8s.io/v1 MutatingWebhookConfiguration ValidatingWebhookConfiguration -
+admissionregistration.k8s.io/v1beta1 MutatingWebhookConfiguration ValidatingWebhookConfiguration -
+apiextensions.k8s.io/v1 CustomResourceDefinition -
+apiextensions.k8s.io/v1beta1 CustomResourceDefinition -
+apiregistration.k8s.io/v1 APIService -
+apiregistration.k8s.io/v1beta1 APIService -
+apps/v1 ControllerRevision DaemonSet Deployment ReplicaSet StatefulSet +
+autoscaling/v1 HorizontalPodAutoscaler Scale +
+autoscaling/v2beta1 HorizontalPodAutoscaler +
+autoscaling/v2beta2 HorizontalPodAutoscaler +
+batch/v1 CronJob Job +
+batch/v1beta1 CronJob +
+certificates.k8s.io/v1 CertificateSigningRequest -
+certificates.k8s.io/v1beta1 CertificateSigningRequest -
+coordination.k8s.io/v1 Lease +
+coordination.k8s.io/v1beta1 Lease +
+discovery.k8s.io/v1 EndpointSlice +
+discovery.k8s.io/v1beta1 EndpointSlice +
+events.k8s.io/v1 Event +
+events.k8s.io/v1beta1 Event +
+extensions/v1beta1 Ingress +
+flowcontrol.apiserver.k8s.io/v1beta1 FlowSchema PriorityLevelConfiguration -
+networking.k8s.io/v1 Ingress NetworkPolicy +
+networking.k8s.io/v1 IngressClass -
+networking.k8s.io/v1beta1 Ingress +
+networking.k8s.io/v1beta1 IngressClass -
+node.k8s.io/v1 RuntimeClass -
+node.k8s.io/v1beta1 RuntimeClass -
+policy/v1 PodDisruptionBudget +
+policy/v1beta1 PodDisruptionBudget +
+policy/v1beta1 PodSecurityPolicy -
+rbac.authorization.k8s.io/v1 ClusterRole ClusterRoleBinding -
+rbac.authorization.k8s.io/v1 Role RoleBinding +
+rbac.authorization.k8s.io/v1beta1 ClusterRole ClusterRoleBinding -
+rbac.authorization.k8s.io/v1beta1 Role RoleBinding +
+scheduling.k8s.io/v1 PriorityClass -
+scheduling.k8s.io/v1beta1 PriorityClass -
+storage.k8s.io/v1 CSIDriver CSINode StorageClass VolumeAttachment -
+storage.k8s.io/v1beta1 CSIDriver CSINode StorageClass VolumeAttachment -
+storage.k8s.io/v1beta1 CSIStorageCapacity +
+v1 ComponentStatus Namespace Node NodeProxyOptions PersistentVolume -
+v1 ConfigMap Endpoints Event LimitRange PersistentVolumeClaim Pod PodAttachOptions +
+v1 PodExecOptions PodPortForwardOptions PodProxyOptions PodTemplate ReplicationController +
+v1 ResourceQuota Secret Service ServiceAccount ServiceProxyOptions +
+"""
+
+
+def _scope_table() -> dict[tuple[str, str], bool]:
+    table = {}
+    for line in _SCOPES.splitlines():
+        api, *kinds, sign = line.split()
+        table.update({(api, kind): sign == "+" for kind in kinds})
+    return table
+
+
+_SCOPE = _scope_table()
+_BUILTIN_GROUPS = frozenset(api.rpartition("/")[0] for api, _ in _SCOPE)
+
+
+def _namespaced(api: str, kind: str) -> bool:
+    return _SCOPE.get((api, kind), True)
+
+
+# Field specs: "Kind|group|version|path|c" (c: create when missing).
+_LABEL_SELECTORS = """\
+Service||v1|spec/selector|c
+ReplicationController||v1|spec/selector|c
+Deployment|||spec/selector/matchLabels|c
+ReplicaSet|||spec/selector/matchLabels|c
+DaemonSet|||spec/selector/matchLabels|c
+StatefulSet|apps||spec/selector/matchLabels|c
+Job|batch||spec/selector/matchLabels|
+CronJob|batch||spec/jobTemplate/spec/selector/matchLabels|
+PodDisruptionBudget|policy||spec/selector/matchLabels|
+NetworkPolicy|networking.k8s.io||spec/podSelector/matchLabels|
+NetworkPolicy|networking.k8s.io||spec/ingress/from/podSelector/matchLabels|
+NetworkPolicy|networking.k8s.io||spec/egress/to/podSelector/matchLabels|
+"""
+_AFFINITY = (
+    "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/"
+    "podAffinityTerm/labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/"
+    "labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/"
+    "podAffinityTerm/labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/"
+    "labelSelector/matchLabels",
+    "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+)
+_TEMPLATE_LABELS = """\
+|||metadata/labels|c
+ReplicationController||v1|spec/template/metadata/labels|c
+Deployment|||spec/template/metadata/labels|c
+ReplicaSet|||spec/template/metadata/labels|c
+DaemonSet|||spec/template/metadata/labels|c
+StatefulSet|apps||spec/template/metadata/labels|c
+StatefulSet|apps||spec/volumeClaimTemplates[]/metadata/labels|c
+Job|batch||spec/template/metadata/labels|c
+CronJob|batch||spec/jobTemplate/metadata/labels|c
+CronJob|batch||spec/jobTemplate/spec/template/metadata/labels|c
+"""
+_ANNOTATIONS = """\
+|||metadata/annotations|c
+ReplicationController||v1|spec/template/metadata/annotations|c
+Deployment|||spec/template/metadata/annotations|c
+ReplicaSet|||spec/template/metadata/annotations|c
+DaemonSet|||spec/template/metadata/annotations|c
+StatefulSet|||spec/template/metadata/annotations|c
+Job|batch||spec/template/metadata/annotations|c
+CronJob|batch||spec/jobTemplate/metadata/annotations|c
+CronJob|batch||spec/jobTemplate/spec/template/metadata/annotations|c
+"""
+
+# Name references: "Target < Referrer Referrer…: path path…" ("Kind|group|version";
+# {pod} is the referrer's pod spec). A renamed target is renamed where it is referred to.
+_NAME_REFERENCES = """\
+Deployment < HorizontalPodAutoscaler: spec/scaleTargetRef/name
+ReplicationController < HorizontalPodAutoscaler: spec/scaleTargetRef/name
+ReplicaSet < HorizontalPodAutoscaler: spec/scaleTargetRef/name
+StatefulSet < HorizontalPodAutoscaler: spec/scaleTargetRef/name
+ConfigMap||v1 < Pod||v1 PodTemplate Deployment ReplicaSet DaemonSet StatefulSet Job CronJob: \
+{pod}/volumes/configMap/name {pod}/containers/env/valueFrom/configMapKeyRef/name \
+{pod}/initContainers/env/valueFrom/configMapKeyRef/name {pod}/containers/envFrom/configMapRef/name \
+{pod}/initContainers/envFrom/configMapRef/name {pod}/volumes/projected/sources/configMap/name
+ConfigMap||v1 < Node: spec/configSource/configMap
+ConfigMap||v1 < Role ClusterRole: rules/resourceNames
+ConfigMap||v1 < Ingress: metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap
+Secret||v1 < Pod||v1 PodTemplate Deployment ReplicaSet DaemonSet StatefulSet Job CronJob: \
+{pod}/volumes/secret/secretName {pod}/containers/env/valueFrom/secretKeyRef/name \
+{pod}/initContainers/env/valueFrom/secretKeyRef/name {pod}/containers/envFrom/secretRef/name \
+{pod}/initContainers/envFrom/secretRef/name {pod}/imagePullSecrets/name \
+{pod}/volumes/projected/sources/secret/name
+Secret||v1 < Ingress: spec/tls/secretName metadata/annotations/ingress.kubernetes.io\\/auth-secret \
+metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret \
+metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret
+Secret||v1 < ServiceAccount: imagePullSecrets/name
+Secret||v1 < StorageClass: parameters/secretName parameters/adminSecretName \
+parameters/userSecretName parameters/secretRef
+Secret||v1 < Role ClusterRole: rules/resourceNames
+Secret||v1 < Service|serving.knative.dev|v1: {pod}/containers/env/valueFrom/secretKeyRef/name
+Secret||v1 < PersistentVolume: spec/azureFile/secretName
+Service||v1 < StatefulSet|apps: spec/serviceName
+Service||v1 < Ingress: spec/rules/http/paths/backend/serviceName spec/backend/serviceName \
+spec/rules/http/paths/backend/service/name spec/defaultBackend/service/name
+Service||v1 < APIService|apiregistration.k8s.io: spec/service/name
+Service||v1 < ValidatingWebhookConfiguration|admissionregistration.k8s.io \
+MutatingWebhookConfiguration|admissionregistration.k8s.io: webhooks/clientConfig/service
+Role|rbac.authorization.k8s.io < RoleBinding|rbac.authorization.k8s.io: roleRef/name
+ClusterRole|rbac.authorization.k8s.io < RoleBinding|rbac.authorization.k8s.io \
+ClusterRoleBinding|rbac.authorization.k8s.io: roleRef/name
+ServiceAccount||v1 < RoleBinding|rbac.authorization.k8s.io \
+ClusterRoleBinding|rbac.authorization.k8s.io: subjects
+ServiceAccount||v1 < Pod StatefulSet Deployment ReplicationController CronJob Job DaemonSet: \
+{pod}/serviceAccountName
+PersistentVolumeClaim||v1 < Pod StatefulSet Deployment ReplicationController CronJob Job \
+DaemonSet: {pod}/volumes/persistentVolumeClaim/claimName
+PersistentVolume||v1 < PersistentVolumeClaim: spec/volumeName
+PersistentVolume||v1 < ClusterRole: rules/resourceNames
+StorageClass|storage.k8s.io|v1 < PersistentVolume PersistentVolumeClaim: spec/storageClassName
+StorageClass|storage.k8s.io|v1 < StatefulSet: spec/volumeClaimTemplates/spec/storageClassName
+PriorityClass|scheduling.k8s.io|v1 < Pod StatefulSet Deployment ReplicationController CronJob \
+Job DaemonSet: {pod}/priorityClassName
+IngressClass|networking.k8s.io/v1|v1 < Ingress: spec/ingressClassName
+ValidatingAdmissionPolicy|admissionregistration.k8s.io < \
+ValidatingAdmissionPolicyBinding|admissionregistration.k8s.io: spec/policyName
+"""
+
+_POD_SPEC = {
+    "Pod": "spec",
+    "PodTemplate": "template/spec",
+    "CronJob": "spec/jobTemplate/spec/template/spec",
+}
+
+
+@dataclass(frozen=True)
+class _Gvk:
+    """A group/version/kind selector; empty parts select anything."""
+
+    kind: str = ""
+    group: str = ""
+    version: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> _Gvk:
+        kind, group, version = [*text.split("|"), "", ""][:3]
+        return cls(kind, group, version)
+
+    def selects(self, group: str, version: str, kind: str) -> bool:
+        return (
+            (not self.kind or self.kind == kind)
+            and (not self.group or self.group == group)
+            and (not self.version or self.version == version)
+        )
+
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    gvk: _Gvk
+    path: tuple[str, ...]
+    create: bool = False
+
+
+def _split_path(path: str) -> tuple[str, ...]:
+    """kustomize's field path: ``/`` separates, ``\\/`` is a slash inside a key."""
+    parts: list[str] = []
+    for piece in path.split("/"):
+        if parts and parts[-1].endswith("\\"):
+            parts[-1] = parts[-1][:-1] + "/" + piece
+        else:
+            parts.append(piece)
+    return tuple(parts)
+
+
+def _field_specs(text: str) -> tuple[_FieldSpec, ...]:
+    out = []
+    for line in text.splitlines():
+        kind, group, version, path, create = line.split("|")
+        out.append(_FieldSpec(_Gvk(kind, group, version), _split_path(path), create == "c"))
+    return tuple(out)
+
+
+def _label_specs() -> tuple[_FieldSpec, ...]:
+    selectors = list(_field_specs(_LABEL_SELECTORS))
+    for kind, at in (("Deployment", 3), ("StatefulSet", 9)):
+        selectors[at:at] = [_FieldSpec(_Gvk(kind, "apps"), _split_path(path)) for path in _AFFINITY]
+    return (*selectors, *_field_specs(_TEMPLATE_LABELS))
+
+
+def _name_references() -> tuple[tuple[_Gvk, _Gvk, tuple[str, ...]], ...]:
+    out = []
+    for line in _NAME_REFERENCES.splitlines():
+        head, paths = line.split(": ", 1)
+        target, referrers = head.split(" < ")
+        for referrer in referrers.split():
+            gvk = _Gvk.parse(referrer)
+            pod = _POD_SPEC.get(gvk.kind, "spec/template/spec")
+            for path in paths.split():
+                out.append((_Gvk.parse(target), gvk, _split_path(path.replace("{pod}", pod))))
+    return tuple(out)
+
+
+_LABEL_SPECS = _label_specs()
+_METADATA_LABELS = (_FieldSpec(_Gvk(), ("metadata", "labels"), True),)
+_TEMPLATE_LABEL_SPECS = _field_specs(_TEMPLATE_LABELS)
+_ANNOTATION_SPECS = _field_specs(_ANNOTATIONS)
+_REPLICA_KINDS = ("Deployment", "ReplicationController", "ReplicaSet", "StatefulSet")
+_NAME_REFS = _name_references()
+_PREFIX_SKIPPED = (_Gvk("CustomResourceDefinition"), _Gvk("APIService", "apiregistration.k8s.io"))
+_ORDER_FIRST = (
+    *("Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition"),
+    *("ServiceAccount", "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding"),
+    *("ClusterRoleBinding", "ConfigMap", "Secret", "Endpoints", "Service", "LimitRange"),
+    *("PriorityClass", "PersistentVolume", "PersistentVolumeClaim", "Deployment"),
+    *("StatefulSet", "CronJob", "PodDisruptionBudget"),
+)
+_ORDER_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+_KIND_ORDER = {
+    **{kind: i - len(_ORDER_FIRST) for i, kind in enumerate(_ORDER_FIRST)},
+    **{kind: 1 + i for i, kind in enumerate(_ORDER_LAST)},
+}
+_RESERVED_ANNOTATIONS = (
+    "config.kubernetes.io/",
+    "internal.config.kubernetes.io/",
+    "kustomize.config.k8s.io/",
+    "config.k8s.io/",
+)
+# Strategic merge: the lists of built-in types that merge by a key (all other
+# lists of those types are replaced); lists of other types are always replaced.
+_POD_LISTS = {
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "volumes": "name",
+    "imagePullSecrets": "name",
+    "hostAliases": "ip",
+}
+_CONTAINER_LISTS = {"env": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath"}
+_MERGE_DIRECTIVE = "$patch"
+
+
+def _gv(api: str) -> tuple[str, str]:
+    group, _, version = api.rpartition("/")
+    return group, version
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of YAML data: marshal copies plain data many times faster than deepcopy."""
+    try:
+        return marshal.loads(marshal.dumps(value))
+    except ValueError:  # a date or other non-plain value
+        return copy.deepcopy(value)
+
+
+@dataclass
+class _Res:
+    """One resource during a build: its body, where it was written, and its previous ids."""
+
+    body: dict[str, Any]
+    sources: list[Source]
+    path: str
+    line: int | None
+    previous: list[tuple[str, str]] = field(default_factory=list)
+    """(name, effective namespace) before each rename or namespace change, oldest first."""
+
+    def clone(self) -> _Res:
+        return _Res(_copy(self.body), list(self.sources), self.path, self.line, list(self.previous))
+
+    @property
+    def api(self) -> str:
+        return str(self.body["apiVersion"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.body["kind"])
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        meta = self.body["metadata"]
+        assert isinstance(meta, dict)
+        return meta
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.meta.get("namespace") or "")
+
+    @property
+    def namespaced(self) -> bool:
+        return _namespaced(self.api, self.kind)
+
+    def effective_namespace(self, namespace: str | None = None) -> str:
+        namespace = self.namespace if namespace is None else namespace
+        if not self.namespaced:
+            return _NOT_NAMESPACED
+        return namespace or "default"
+
+    def key(self) -> tuple[str, str, str, str]:
+        """The current id: apiVersion, kind, name and effective namespace."""
+        return (self.api, self.kind, self.name, self.effective_namespace())
+
+    def ids(self) -> list[tuple[str, str]]:
+        """(name, effective namespace) of every id this resource has had, current last."""
+        return [*self.previous, (self.name, self.effective_namespace())]
+
+    @property
+    def original(self) -> tuple[str, str]:
+        return self.previous[0] if self.previous else (self.name, self.effective_namespace())
+
+    def store_previous(self) -> None:
+        self.previous.append((self.name, self.effective_namespace()))
+
+
+def _check_resource(data: Any, where: str) -> dict[str, Any]:
+    """The document as a resource kustomize accepts as is, else :class:`_Unsupported`."""
+    if not isinstance(data, dict):
+        raise _Unsupported(f"{where}: not a mapping")
+    api, kind, meta = data.get("apiVersion"), data.get("kind"), data.get("metadata")
+    if not (isinstance(api, str) and api and isinstance(kind, str) and kind):
+        raise _Unsupported(f"{where}: apiVersion or kind missing")
+    if api.count("/") > 1 or kind.endswith("List") or _ignored(data):
+        raise _Unsupported(f"{where}: {api} {kind}")
+    group, version = _gv(api)
+    if "alpha" in version and (group in _BUILTIN_GROUPS or not group):
+        raise _Unsupported(f"{where}: {api} is not in kustomize's type table")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise _Unsupported(f"{where}: metadata.name missing")
+    namespace = meta.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise _Unsupported(f"{where}: metadata.namespace is not a string")
+    if not isinstance(meta.get("labels", {}), dict):
+        raise _Unsupported(f"{where}: metadata.labels is not a mapping")
+    if not isinstance(meta.get("annotations") or {}, dict):
+        raise _Unsupported(f"{where}: metadata.annotations is not a mapping")
+    if namespace == "":
+        raise _Unsupported(f"{where}: metadata.namespace is empty")
+    for key in as_map(meta.get("annotations")):
+        if not isinstance(key, str) or key.startswith(_RESERVED_ANNOTATIONS):
+            raise _Unsupported(f"{where}: annotation {key} is kustomize's own")
+    return data
+
+
+# -- YAML that kustomize reads differently
+#
+# kustomize parses YAML 1.2 (go-yaml v3) and prints through JSON; PyYAML reads
+# YAML 1.1. ``yes``/``on``, ``1:20``, ``1e3``, ``0o17``, ``08``, dates, ``1.0``,
+# numeric keys and anchors come out of ``kustomize build`` other than PyYAML
+# reads them from the file, so files with such plain scalars are left to
+# kustomize. A regular expression finds the tokens that could be one; only
+# files with a doubtful token are parsed again, event by event.
+
+_SUSPECT = re.compile(
+    r"""(?:^|(?<=[\s\[{,:]))(?:
+        (?P<token>[-+]?\.?[0-9][^\s,\[\]{}\#]*)
+      | (?:[yY]es|YES|[nN]o|NO|[oO]n|ON|[oO]ff|OFF)(?=\s*(?:$|[,\]}\#:]))
+      | (?:true|True|TRUE|false|False|FALSE|null|Null|NULL|~)\s*:(?=\s|$)
+      | [&*!] | <<
+      | [-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)
+    )""",
+    re.M | re.X,
+)
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_GO_INT = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_PY_KINDS = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+}
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _go_scalar(text: str) -> tuple[str, Any]:
+    """(kind, value) of a plain scalar as go-yaml v3 resolves it."""
+    if text in _NULLS:
+        return "null", None
+    if text in _BOOLS:
+        return "bool", _BOOLS[text]
+    if text[0] not in "0123456789+-.":
+        return "str", text
+    if _TIMESTAMP.match(text):
+        return "timestamp", text
+    plain = text.replace("_", "")
+    if _GO_INT.fullmatch(plain):
+        sign = -1 if plain.startswith("-") else 1
+        digits = plain.lstrip("+-")
+        prefix = digits[:2].lower()
+        if prefix in ("0x", "0o", "0b"):
+            return "int", sign * int(digits[2:], {"0x": 16, "0o": 8, "0b": 2}[prefix])
+        if len(digits) > 1 and digits.startswith("0"):
+            return "int", sign * int(digits, 8)
+        return "int", sign * int(digits)
+    if _GO_FLOAT.fullmatch(plain):
+        return "float", float(plain)
+    return "str", text
+
+
+@lru_cache(maxsize=8192)
+def _same_plain_scalar(text: str, *, key: bool) -> bool:
+    """Whether PyYAML and kustomize agree on a plain scalar, printed back included.
+
+    Keys must be strings to PyYAML (kustomize prints every key as a string).
+    """
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    kind = _PY_KINDS.get(tag)
+    if key:
+        return kind == "str"
+    go_kind, go_value = _go_scalar(text)
+    if kind != go_kind or kind is None:
+        return False
+    if kind in ("str", "null"):
+        return True
+    value = yaml.constructor.SafeConstructor().construct_object(yaml.ScalarNode(tag, text))
+    if kind == "float":
+        # JSON prints 1.0 as 1, and tiny numbers with an exponent PyYAML reads as text
+        finite = value == value and value not in (float("inf"), float("-inf"))
+        return bool(finite and value == go_value and value != int(value) and abs(value) >= 1e-4)
+    return bool(value == go_value and type(value) is type(go_value) and abs(value) < 2**53)
+
+
+def _kustomize_reads_alike(text: str) -> bool:
+    """Whether every plain scalar of ``text`` means to kustomize what it means to PyYAML."""
+    doubtful = False
+    for match in _SUSPECT.finditer(text):
+        token = match.group("token")
+        if token is None:
+            doubtful = True
+        elif token.endswith(":"):
+            doubtful = not _same_plain_scalar(token[:-1], key=True)
+        else:
+            doubtful = not _same_plain_scalar(token, key=False)
+        if doubtful:
+            break
+    if not doubtful:
+        return True
+    # per open collection: [is a mapping, scalars and collections seen in it]
+    stack: list[list[int]] = []
+    try:
+        for event in yaml.parse(text, Loader=_EVENT_LOADER):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                return False
+            if isinstance(event, yaml.CollectionStartEvent):
+                if event.tag is not None and not event.implicit:
+                    return False
+                if stack and stack[-1][0]:
+                    stack[-1][1] += 1
+                    if stack[-1][1] % 2:
+                        return False  # a collection as a mapping key
+                stack.append([isinstance(event, yaml.MappingStartEvent), 0])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                key = False
+                if stack and stack[-1][0]:
+                    stack[-1][1] += 1
+                    key = bool(stack[-1][1] % 2)
+                if event.tag is not None:
+                    return False
+                plain = not event.style  # None from PyYAML's parser, "" from libyaml's
+                if plain and not _same_plain_scalar(event.value, key=key):
+                    return False
+    except yaml.YAMLError:
+        return False
+    return True
+
+
+_EVENT_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# -- fields, selectors and strategic merge
+
+
+def _walk_field(node: Any, path: tuple[str, ...], create: bool, leaf: Any, setter: Any) -> None:
+    """kustomize's field-spec walk: lists on the way apply the rest to every element.
+
+    ``leaf`` is the value to create at the end when missing (None: create nothing);
+    ``setter(parent, key)`` does the work where the path ends.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _walk_field(item, path, create, leaf, setter)
+        return
+    if not isinstance(node, dict):
+        raise _Unsupported("field path crosses a scalar")
+    name = path[0]
+    sequence = name.endswith("[]")
+    name = name.removesuffix("[]")
+    if len(path) == 1:
+        if name not in node or node[name] is None:
+            if not create or leaf is None or sequence:
+                if name in node:
+                    raise _Unsupported(f"{name} is null")
+                return
+            node[name] = _copy(leaf)
+        setter(node, name)
+        return
+    if name not in node:
+        if not create or sequence:
+            return
+        node[name] = {}
+    child = node[name]
+    if child is None:
+        raise _Unsupported(f"{name} is null")
+    _walk_field(child, path[1:], create, leaf, setter)
+
+
+def _set_entries(entries: Mapping[str, str]) -> Any:
+    def setter(parent: dict[str, Any], key: str) -> None:
+        target = parent[key]
+        if not isinstance(target, dict):
+            raise _Unsupported(f"{key} is not a mapping")
+        target.update(entries)
+
+    return setter
+
+
+def _apply_specs(res: _Res, specs: Iterable[_FieldSpec], leaf: Any, setter: Any) -> None:
+    group, version = _gv(res.api)
+    for spec in specs:
+        if spec.gvk.selects(group, version, res.kind):
+            _walk_field(res.body, spec.path, spec.create, leaf, setter)
+
+
+def _string_map(value: Any, what: str) -> dict[str, str]:
+    """A kustomization's map of strings (ints allowed, as kustomize reads them)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Unsupported(f"{what} is not a mapping")
+    out = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or isinstance(item, bool):
+            raise _Unsupported(f"{what}: {key!r}")
+        if isinstance(item, str):
+            out[key] = item
+        elif isinstance(item, int):
+            out[key] = str(item)
+        elif item is None:
+            out[key] = ""
+        else:
+            raise _Unsupported(f"{what}: {key} is not a string")
+    return out
+
+
+_SELECTOR_KEYS = frozenset(
+    {"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"}
+)
+_SAFE_REGEX = re.compile(r"[A-Za-z0-9._*+?|()\[\]^$-]*")
+_REQUIREMENT = re.compile(
+    r"\s*([A-Za-z0-9._/-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9._-]*)|\s+(in|notin)\s*\(([^)]*)\))?\s*"
+)
+
+
+def _pattern(value: Any, what: str) -> re.Pattern[str] | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _SAFE_REGEX.fullmatch(value):
+        raise _Unsupported(f"{what} {value!r}")
+    try:
+        return re.compile(f"(?:{value})")
+    except re.error:
+        raise _Unsupported(f"{what} {value!r}") from None
+
+
+def _label_selector(text: Any) -> list[tuple[str, str, frozenset[str]]]:
+    """A label selector string (``a=b,c!=d,e in (f,g),!h``) as requirements."""
+    if text is None or text == "":
+        return []
+    if not isinstance(text, str):
+        raise _Unsupported("label selector is not a string")
+    out: list[tuple[str, str, frozenset[str]]] = []
+    for part in re.split(r",(?![^(]*\))", text):
+        negated = part.strip().startswith("!")
+        match = _REQUIREMENT.fullmatch(part.strip().removeprefix("!"))
+        if match is None:
+            raise _Unsupported(f"label selector {text!r}")
+        key, op, value, set_op, values = match.groups()
+        if negated:
+            if op or set_op:
+                raise _Unsupported(f"label selector {text!r}")
+            out.append((key, "!", frozenset()))
+        elif op:
+            out.append((key, "!=" if op == "!=" else "=", frozenset({value})))
+        elif set_op:
+            out.append((key, set_op, frozenset(v.strip() for v in values.split(","))))
+        else:
+            out.append((key, "exists", frozenset()))
+    return out
+
+
+def _matches_requirements(
+    labels: Mapping[str, Any], requirements: list[tuple[str, str, frozenset[str]]]
+) -> bool:
+    for key, op, values in requirements:
+        present = key in labels
+        value = str(labels.get(key)) if present else None
+        if op == "exists" and not present:
+            return False
+        if op == "!" and present:
+            return False
+        if op in ("=", "in") and value not in values:
+            return False
+        if op in ("!=", "notin") and present and value in values:
+            return False
+    return True
+
+
+@dataclass
+class _Selector:
+    """A patch target: group, version, kind, name and namespace regexes; label selectors."""
+
+    group: re.Pattern[str] | None
+    version: re.Pattern[str] | None
+    kind: re.Pattern[str] | None
+    name: re.Pattern[str] | None
+    namespace: re.Pattern[str] | None
+    labels: list[tuple[str, str, frozenset[str]]]
+    annotations: list[tuple[str, str, frozenset[str]]]
+
+    @classmethod
+    def parse(cls, raw: Any) -> _Selector:
+        if not isinstance(raw, dict) or set(raw) - _SELECTOR_KEYS:
+            raise _Unsupported("patch target")
+        return cls(
+            _pattern(raw.get("group"), "target group"),
+            _pattern(raw.get("version"), "target version"),
+            _pattern(raw.get("kind"), "target kind"),
+            _pattern(raw.get("name"), "target name"),
+            _pattern(raw.get("namespace"), "target namespace"),
+            _label_selector(raw.get("labelSelector")),
+            _label_selector(raw.get("annotationSelector")),
+        )
+
+    def select(self, resources: list[_Res]) -> list[_Res]:
+        out = []
+        for res in resources:
+            original_name, original_ns = res.original
+            if self.namespace and not (
+                self.namespace.fullmatch(original_ns)
+                or self.namespace.fullmatch(res.effective_namespace())
+            ):
+                continue
+            if self.name and not (
+                self.name.fullmatch(original_name) or self.name.fullmatch(res.name)
+            ):
+                continue
+            group, version = _gv(res.api)
+            if (
+                (self.group and not self.group.fullmatch(group))
+                or (self.version and not self.version.fullmatch(version))
+                or (self.kind and not self.kind.fullmatch(res.kind))
+            ):
+                continue
+            if not _matches_requirements(as_map(res.meta.get("labels")), self.labels):
+                continue
+            if not _matches_requirements(as_map(res.meta.get("annotations")), self.annotations):
+                continue
+            out.append(res)
+        return out
+
+
+_DELETE = object()
+"""What merging returns for a value a ``$patch: delete`` directive removes."""
+
+
+def _merge_key(value: Any) -> str:
+    """A merge key's value as kustomize compares them: the scalar's text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    raise _Unsupported("merge key is not a string or integer")
+
+
+class _StrategicMerge:
+    """kustomize's strategic merge patch (kyaml merge2) for one resource kind."""
+
+    def __init__(self, api: str, kind: str) -> None:
+        self.kind = kind
+        known = (api, kind) in _SCOPE  # kustomize has a schema only for built-in types
+        self.refuse_lists = known and kind in _UNMERGED_KINDS
+        self.known = known and not self.refuse_lists
+        pod = _POD_SPEC.get(kind, "spec/template/spec")
+        self.pod = tuple(pod.split("/")) if kind in _POD_KINDS else None
+
+    def list_key(self, path: tuple[str, ...], dest: list[Any], patch: list[Any]) -> str | None:
+        """The merge key of the list at ``path``; None when kustomize replaces the list."""
+        if self.refuse_lists:
+            raise _Unsupported(f"lists of {self.kind} in a patch")
+        if not self.known:
+            return None
+        if path[0] == "status" or (
+            len(path) >= 2
+            and path[-2] == "metadata"
+            and path[-1] in ("finalizers", "ownerReferences", "managedFields")
+        ):
+            raise _Unsupported(f"patch of {'/'.join(path)}")
+        if self.kind == "Service" and path == ("spec", "ports"):
+            key = "port"
+        elif self.pod is not None and path[: len(self.pod)] == self.pod:
+            rest = path[len(self.pod) :]
+            if rest == ("topologySpreadConstraints",):
+                raise _Unsupported("topologySpreadConstraints in a patch")
+            if len(rest) == 1:
+                key = _POD_LISTS.get(rest[0], "")
+            elif len(rest) == 2 and rest[0] in (
+                "containers",
+                "initContainers",
+                "ephemeralContainers",
+            ):
+                key = "containerPort" if rest[1] == "ports" else _CONTAINER_LISTS.get(rest[1], "")
+            else:
+                key = ""
+        else:
+            key = ""
+        if not key:
+            return None
+        if key in ("port", "containerPort") and any(
+            isinstance(item, dict) and "protocol" in item for item in [*dest, *patch]
+        ):
+            raise _Unsupported("ports with protocols in a patch")
+        return key
+
+    def merge_map(
+        self, dest: dict[str, Any] | None, patch: dict[str, Any], path: tuple[str, ...]
+    ) -> Any:
+        directive = patch.get(_MERGE_DIRECTIVE)
+        if any(isinstance(k, str) and k.startswith("$") and k != _MERGE_DIRECTIVE for k in patch):
+            raise _Unsupported("patch directive")
+        if directive == "delete":
+            return _DELETE
+        if directive not in (None, "merge"):
+            raise _Unsupported(f"$patch: {directive}")
+        out = dict(dest) if dest is not None else {}
+        for key, value in patch.items():
+            if key == _MERGE_DIRECTIVE:
+                continue
+            if not isinstance(key, str):
+                raise _Unsupported("non-string key in a patch")
+            merged = self.merge_value(out.get(key), value, (*path, key))
+            if merged is _DELETE:
+                out.pop(key, None)
+            else:
+                out[key] = merged
+        return out
+
+    def merge_value(self, dest: Any, patch: Any, path: tuple[str, ...]) -> Any:
+        if patch is None:
+            return _DELETE
+        if isinstance(patch, dict):
+            if dest is not None and not isinstance(dest, dict):
+                raise _Unsupported(f"patch changes the type of {'/'.join(path)}")
+            return self.merge_map(dest, patch, path)
+        if isinstance(patch, list):
+            if dest is not None and not isinstance(dest, list):
+                raise _Unsupported(f"patch changes the type of {'/'.join(path)}")
+            return self.merge_list(dest, patch, path)
+        if isinstance(dest, dict | list):
+            raise _Unsupported(f"patch changes the type of {'/'.join(path)}")
+        return patch
+
+    def merge_list(self, dest: list[Any] | None, patch: list[Any], path: tuple[str, ...]) -> Any:
+        key = self.list_key(path, dest or [], patch)
+        if key is None:
+            return _copy(patch)
+        items = [i for i in patch if not (isinstance(i, dict) and set(i) == {_MERGE_DIRECTIVE})]
+        directives = [i[_MERGE_DIRECTIVE] for i in patch if i not in items]
+        if directives == ["replace"]:
+            dest = None
+        elif directives:
+            raise _Unsupported("list directive")
+        base = dest or []
+        for item in [*base, *items]:
+            if not isinstance(item, dict) or item.get(key) is None:
+                raise _Unsupported(f"list item without {key}")
+        base_keys = [_merge_key(i[key]) for i in base]
+        patch_keys = [_merge_key(i[key]) for i in items]
+        if len(set(base_keys)) != len(base_keys) or len(set(patch_keys)) != len(patch_keys):
+            raise _Unsupported(f"duplicate {key} in a list")
+        # the patch's items first, in its order, then the items only the resource has
+        by_key = dict(zip(base_keys, base, strict=True))
+        out: list[Any] = []
+        for k, item in zip(patch_keys, items, strict=True):
+            merged = self.merge_map(by_key.get(k), item, path)
+            if merged is not _DELETE and merged:
+                if key not in merged:
+                    raise _Unsupported("list item loses its key")
+                out.append(merged)
+        out += [item for k, item in zip(base_keys, base, strict=True) if k not in patch_keys]
+        return out
+
+
+_POD_KINDS = frozenset(
+    {"Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job"}
+    | {"CronJob", "ReplicationController"}
+)
+_UNMERGED_KINDS = frozenset(
+    {
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ServiceAccount",
+        "Node",
+        "Namespace",
+        "CustomResourceDefinition",
+        "APIService",
+    }
+)
+"""Built-in kinds with merge lists not tabled here: their list patches go to kustomize."""
+
+
+# -- JSON 6902
+
+
+def _pointer(path: Any) -> list[str]:
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise _Unsupported(f"JSON pointer {path!r}")
+    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` if it is plain JSON data (what kustomize's YAML-to-JSON gives)."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Unsupported("non-finite number in a JSON patch")
+        return value
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _json_value(v) for k, v in value.items()}
+    raise _Unsupported("JSON patch value is not JSON")
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _container(doc: Any, parts: list[str]) -> tuple[Any, str]:
+    node = doc
+    for part in parts[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise _Unsupported("JSON patch path does not exist")
+    if not isinstance(node, dict | list):
+        raise _Unsupported("JSON patch path does not exist")
+    return node, parts[-1]
+
+
+def _index(node: list[Any], part: str, *, adding: bool) -> int:
+    if part == "-" and adding:
+        return len(node)
+    if not part.isdigit() or (len(part) > 1 and part.startswith("0")):
+        raise _Unsupported(f"JSON patch index {part!r}")
+    index = int(part)
+    if index > len(node) or (index == len(node) and not adding):
+        raise _Unsupported("JSON patch index out of range")
+    return index
+
+
+def _json_get(doc: Any, parts: list[str]) -> Any:
+    node, last = _container(doc, parts)
+    if isinstance(node, dict):
+        if last not in node:
+            raise _Unsupported("JSON patch path does not exist")
+        return node[last]
+    return node[_index(node, last, adding=False)]
+
+
+def _json_add(doc: Any, parts: list[str], value: Any) -> None:
+    node, last = _container(doc, parts)
+    if isinstance(node, dict):
+        node[last] = value
+    else:
+        node.insert(_index(node, last, adding=True), value)
+
+
+def _json_remove(doc: Any, parts: list[str]) -> Any:
+    node, last = _container(doc, parts)
+    if isinstance(node, dict):
+        if last not in node:
+            raise _Unsupported("JSON patch removes a missing field")
+        return node.pop(last)
+    return node.pop(_index(node, last, adding=False))
+
+
+def _touches_identity(path: Any) -> bool:
+    return isinstance(path, str) and (
+        path in ("", "/", "/metadata", "/kind", "/apiVersion")
+        or path.startswith(("/metadata/name", "/metadata/namespace"))
+    )
+
+
+def _json_patch(body: dict[str, Any], ops: list[Any]) -> None:
+    """Apply JSON 6902 operations in place; anything unusual is :class:`_Unsupported`."""
+    for op in ops:
+        if not isinstance(op, dict) or not isinstance(op.get("op"), str):
+            raise _Unsupported("JSON patch operation")
+        kind = op["op"]
+        if _touches_identity(op.get("path")) or _touches_identity(op.get("from")):
+            raise _Unsupported("JSON patch of a resource's identity")
+        parts = _pointer(op.get("path"))
+        if kind in ("add", "replace", "test") and "value" not in op:
+            raise _Unsupported("JSON patch operation without a value")
+        if kind == "add":
+            _json_add(body, parts, _json_value(op["value"]))
+        elif kind == "remove":
+            _json_remove(body, parts)
+        elif kind == "replace":
+            node, last = _container(body, parts)
+            value = _json_value(op["value"])
+            if isinstance(node, dict):
+                if last not in node:
+                    raise _Unsupported("JSON patch replaces a missing field")
+                node[last] = value
+            else:
+                node[_index(node, last, adding=False)] = value
+        elif kind == "move":
+            source = _pointer(op.get("from"))
+            if parts[: len(source)] == source and parts != source:
+                raise _Unsupported("JSON patch moves a value into itself")
+            _json_add(body, parts, _json_remove(body, source))
+        elif kind == "copy":
+            _json_add(body, parts, _copy(_json_get(body, _pointer(op.get("from")))))
+        elif kind == "test":
+            if not _json_equal(_json_get(body, parts), _json_value(op["value"])):
+                raise _Unsupported("JSON patch test failed")
+        else:
+            raise _Unsupported(f"JSON patch op {kind!r}")
+
+
+# -- the build
+
+
+_IMAGE_NAME = re.compile(r"[A-Za-z0-9._/:@-]+")
+_TAG = r"(?::[a-zA-Z0-9_.{}-]*)?(?:@sha256:[a-zA-Z0-9_.{}-]*)?"
+
+
+def _split_image(image: str) -> tuple[str, str, str]:
+    """(name, tag, digest) as kustomize splits ``[host[:port]/]path[:tag][@digest]``."""
+    slash = image.find("/")
+    offset = slash if slash > 0 else 0
+    search = image[offset:]
+    at, colon = search.find("@"), search.find(":")
+    if at < 0 and colon < 0:
+        return image, "", ""
+    if at >= 0 and (at < colon or colon < 0):
+        return image[: offset + at], "", image[offset + at + 1 :]
+    if at >= 0:
+        return (
+            image[: offset + colon],
+            image[offset + colon + 1 : offset + at],
+            image[offset + at + 1 :],
+        )
+    return image[: offset + colon], image[offset + colon + 1 :], ""
+
+
+@dataclass(frozen=True)
+class _Image:
+    name: str
+    new_name: str
+    new_tag: str
+    digest: str
+
+    @classmethod
+    def parse(cls, raw: Any) -> _Image:
+        if not isinstance(raw, dict) or set(raw) - {"name", "newName", "newTag", "digest"}:
+            raise _Unsupported("images entry")
+        values = []
+        for key in ("name", "newName", "newTag", "digest"):
+            value = raw.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and key == "newTag":
+                value = str(value)
+            if value is None:
+                value = ""
+            if not isinstance(value, str) or ("@" in value and key == "newTag"):
+                raise _Unsupported(f"images {key}")
+            values.append(value)
+        if not values[0] or not _IMAGE_NAME.fullmatch(values[0]):
+            raise _Unsupported("images name")
+        return cls(*values)
+
+    def apply(self, image: str) -> str:
+        if not re.fullmatch(self.name + _TAG, image):
+            return image
+        name, tag, digest = _split_image(image)
+        name = self.new_name or name
+        if self.new_tag:
+            tag, digest = self.new_tag, self.digest
+        elif self.digest:
+            tag, digest = "", self.digest
+        return name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+
+    def walk(self, node: Any) -> None:
+        """Every ``containers``/``initContainers`` list anywhere, as kustomize looks for them."""
+        if isinstance(node, dict):
+            for key, value in node.items():
+                self.walk(value)
+                if key in ("containers", "initContainers") and isinstance(value, list):
+                    for item in value:
+                        if not isinstance(item, dict):
+                            raise _Unsupported("container is not a mapping")
+                        if "image" in item:
+                            if not isinstance(item["image"], str):
+                                raise _Unsupported("image is not a string")
+                            item["image"] = self.apply(item["image"])
+        elif isinstance(node, list):
+            for value in node:
+                self.walk(value)
+
+
+def _legacy_order(res: _Res) -> tuple[int, str, str]:
+    """kustomize's default output order: kinds that others need first, then by id string."""
+    group, version = _gv(res.api)
+    gvk = f"{group or '~G'}_{version or '~V'}_{res.kind}"
+    return (_KIND_ORDER.get(res.kind, 0), gvk, f"{gvk}|{res.namespace or '~X'}|{res.name}")
+
+
+def _check_unique(resources: list[_Res]) -> None:
+    keys = [r.key() for r in resources]
+    if len(set(keys)) != len(keys):
+        raise _Unsupported("two resources with the same id")
+
+
+def _could_be_referenced(referrer: _Res, resources: list[_Res]) -> list[_Res]:
+    if not referrer.namespaced:
+        return resources
+    binding_namespaces: set[str] = set()
+    if referrer.kind == "RoleBinding":
+        for subject in as_list(referrer.body.get("subjects")):
+            if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount":
+                if "namespace" not in subject:
+                    continue
+                if not isinstance(subject["namespace"], str):
+                    raise _Unsupported("subject namespace is not a string")
+                binding_namespaces.add(subject["namespace"])
+    here = referrer.effective_namespace()
+    return [
+        r
+        for r in resources
+        if not r.namespaced or r.effective_namespace() == here or r.namespace in binding_namespaces
+    ]
+
+
+class _NameReferences:
+    """kustomize's name reference fix-up: references follow the objects they name."""
+
+    def __init__(self, resources: list[_Res]) -> None:
+        self.resources = resources
+
+    def run(self) -> None:
+        if not any(r.previous for r in self.resources):
+            return  # nothing was renamed or moved: no reference can change
+        for referrer in self.resources:
+            group, version = _gv(referrer.api)
+            specs = [
+                (target, path)
+                for target, gvk, path in _NAME_REFS
+                if gvk.selects(group, version, referrer.kind)
+            ]
+            if not specs:
+                continue
+            candidates = _could_be_referenced(referrer, self.resources)
+            for target, path in specs:
+                fix = partial(self.fix, referrer, candidates, target, path)
+                _walk_field(referrer.body, path, False, None, fix)
+
+    def fix(
+        self,
+        referrer: _Res,
+        candidates: list[_Res],
+        target: _Gvk,
+        path: tuple[str, ...],
+        parent: Any,
+        key: Any,
+    ) -> None:
+        value = parent[key]
+        if isinstance(value, str):
+            parent[key] = self.scalar(referrer, candidates, target, path, value)
+        elif isinstance(value, dict):
+            self.mapping(referrer, candidates, target, path, value)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    value[index] = self.scalar(referrer, candidates, target, path, item)
+                elif isinstance(item, dict):
+                    self.mapping(referrer, candidates, target, path, item)
+                else:
+                    raise _Unsupported("name reference is not a string or mapping")
+        else:
+            raise _Unsupported("name reference is not a string")
+
+    def scalar(
+        self, referrer: _Res, candidates: list[_Res], target: _Gvk, path: tuple[str, ...], old: str
+    ) -> str:
+        referral = self.select(referrer, candidates, target, path, old)
+        return referral.name if referral is not None else old
+
+    def mapping(
+        self,
+        referrer: _Res,
+        candidates: list[_Res],
+        target: _Gvk,
+        path: tuple[str, ...],
+        node: dict[str, Any],
+    ) -> None:
+        old = node.get("name")
+        if not isinstance(old, str):
+            raise _Unsupported("name reference without a name")
+        if "namespace" in node:
+            namespace = node["namespace"]
+            if not isinstance(namespace, str):
+                raise _Unsupported("name reference namespace is not a string")
+            by_original: dict[str, list[_Res]] = {}
+            by_current: dict[str, list[_Res]] = {}
+            for r in candidates:
+                by_original.setdefault(r.original[1], []).append(r)
+                by_current.setdefault(r.effective_namespace(), []).append(r)
+            by_original.pop(_NOT_NAMESPACED, None)
+            by_current.pop(_NOT_NAMESPACED, None)
+            if namespace in by_original:
+                candidates = by_original[namespace]
+            else:
+                candidates = by_current.get(namespace, [])
+        referral = self.select(referrer, candidates, target, path, old)
+        if referral is None or (referral.name == old and not referral.namespace):
+            return
+        node["name"] = referral.name
+        if referral.namespace:
+            node["namespace"] = referral.namespace
+
+    @staticmethod
+    def select(
+        referrer: _Res, candidates: list[_Res], target: _Gvk, path: tuple[str, ...], old: str
+    ) -> _Res | None:
+        found = []
+        role_ref: _Gvk | None = None
+        if path[-2:] == ("roleRef", "name"):
+            ref = as_map(referrer.body.get("roleRef"))
+            if ref.get("apiGroup") is not None and ref.get("kind") is not None:
+                role_ref = _Gvk(str(ref["kind"]), str(ref["apiGroup"]))
+        for r in candidates:
+            if not any(name == old for name, _ in r.previous):
+                continue
+            group, version = _gv(r.api)
+            if not target.selects(group, version, r.kind):
+                continue
+            if role_ref is not None and not role_ref.selects(group, version, r.kind):
+                continue
+            if (
+                referrer.namespaced
+                and r.namespaced
+                and r.kind != "ServiceAccount"
+                and r.effective_namespace() != referrer.effective_namespace()
+            ):
+                continue
+            found.append(r)
+        if len(found) > 1:
+            raise _Unsupported(f"name reference {old} is ambiguous")
+        return found[0] if found else None
+
+
+class _Kustomize:
+    """Builds kustomization roots in process; :class:`_Unsupported` when it cannot exactly."""
+
+    def __init__(self, scan: _Scan, trees: dict[str, _Tree]) -> None:
+        self.scan = scan
+        self.trees = trees
+        self.built: dict[str, list[_Res]] = {}
+        self.loaded: dict[str, list[YamlDocument]] = {}
+        self.alike: dict[str, bool] = {}
+
+    def build(self, root: str) -> list[K8sObject]:
+        resources = self.accumulate(root, ())
+        _NameReferences(resources).run()
+        resources.sort(key=_legacy_order)
+        out = []
+        for res in resources:
+            meta = res.meta
+            if "annotations" in meta and not meta["annotations"]:
+                del meta["annotations"]  # kustomize drops an emptied annotations map
+            if not all(isinstance(v, str) for v in as_map(meta.get("annotations")).values()):
+                raise _Unsupported("annotation values kustomize turns into strings")
+            body = _redact(res.body)
+            out.append(
+                _make_object(body, tuple(res.sources), res.path, res.line, origin="kustomize")
+            )
+        return out
+
+    # -- reading
+
+    def resolve(self, directory: str, ref: Any) -> str:
+        if not isinstance(ref, str) or not ref or ref != ref.strip():
+            raise _Unsupported(f"path {ref!r}")
+        if _REMOTE.match(ref) or "://" in ref or "?" in ref or ref.startswith("/"):
+            raise _Unsupported(f"remote or absolute path {ref}")
+        joined = posixpath.normpath(posixpath.join(directory, ref))
+        if joined == ".." or joined.startswith("../"):
+            raise _Unsupported(f"{ref} leaves the repository")
+        return "" if joined == "." else joined
+
+    def file(self, directory: str, ref: Any) -> str:
+        """A file a kustomization reads: kustomize refuses files outside its folder."""
+        path = self.resolve(directory, ref)
+        if directory and not path.startswith(directory + "/"):
+            raise _Unsupported(f"{path} is outside {directory}")
+        if path not in self.scan.paths:
+            raise _Unsupported(f"{path} is not in the repository index")
+        return path
+
+    def text(self, path: str) -> str:
+        text = self.scan.texts.get(path)
+        if text is None:
+            entry = self.scan.ctx.files.get(path)
+            if entry is None:
+                raise _Unsupported(f"{path} is not in the repository index")
+            try:
+                text = self.scan.ctx.files.read_text(entry)
+            except CollectorError:
+                raise _Unsupported(f"{path} cannot be read") from None
+        return text
+
+    def documents(self, path: str) -> list[YamlDocument]:
+        """The parsed documents of a resource or patch file (Secrets redacted)."""
+        if path in self.loaded:
+            return self.loaded[path]
+        text = self.text(path)
+        if path not in self.alike:
+            self.alike[path] = _kustomize_reads_alike(text)
+        if not self.alike[path]:
+            raise _Unsupported(f"{path} has YAML that kustomize reads differently")
+        docs = self.scan.docs.get(path)
+        if not docs:
+            docs = _parse_for_kustomize(text, path)
+        self.loaded[path] = docs
+        return docs
+
+    def resources_in(self, directory: str, path: str) -> list[_Res]:
+        if directory and not path.startswith(directory + "/"):
+            raise _Unsupported(f"{path} is outside {directory}")
+        out = []
+        for doc in self.documents(path):
+            if doc.data is None:
+                continue
+            data = _check_resource(doc.data, path)
+            out.append(_Res(_copy(data), [Source(path, doc)], path, doc.where(())[0]))
+        return out
+
+    def patches_in(self, directory: str, entry: dict[str, Any], kustomization: str) -> Any:
+        """(documents' data, source document or None) of a ``path:`` or inline ``patch:``."""
+        path, inline = entry.get("path"), entry.get("patch")
+        if (path is None) == (inline is None):
+            raise _Unsupported("patch needs exactly one of path and patch")
+        if path is not None:
+            file = self.file(directory, path)
+            docs = self.documents(file)
+            return [(d.data, Source(file, d)) for d in docs if d.data is not None]
+        if not isinstance(inline, str) or not inline.strip():
+            raise _Unsupported("inline patch")
+        if not _kustomize_reads_alike(inline):
+            raise _Unsupported("inline patch has YAML that kustomize reads differently")
+        docs = _parse_for_kustomize(inline.strip(), kustomization)
+        return [(d.data, None) for d in docs if d.data is not None]
+
+    # -- accumulating
+
+    def accumulate(self, directory: str, stack: tuple[str, ...]) -> list[_Res]:
+        if directory in stack:
+            raise _Unsupported(f"cycle through {directory or '.'}")
+        if directory in self.built:
+            return [r.clone() for r in self.built[directory]]
+        tree = self.trees.get(directory)
+        if tree is None or tree.documents != 1 or directory in self.scan.crowded:
+            raise _Unsupported(f"no single kustomization in {directory or '.'}")
+        raw = tree.raw
+        self.check(tree)
+        resources: list[_Res] = []
+        for ref in [*_list(raw, "resources"), *_list(raw, "bases")]:
+            path = self.resolve(directory, ref)
+            if path in self.scan.paths:
+                resources += self.resources_in(directory, path)
+            elif path in self.trees or path in self.scan.dirs:
+                resources += self.accumulate(path, (*stack, directory))
+            else:
+                raise _Unsupported(f"{path} does not exist")
+            _check_unique(resources)
+        self.transform(directory, tree, resources)
+        if not tree.kustomization.root:  # a base: other overlays may build on it too
+            self.built[directory] = [r.clone() for r in resources]
+        return resources
+
+    def check(self, tree: _Tree) -> None:
+        raw = tree.raw
+        unknown = set(raw) - _KUSTOMIZATION_FIELDS
+        if unknown:
+            raise _Unsupported(f"kustomization uses {', '.join(sorted(map(str, unknown)))}")
+        if raw.get("apiVersion") not in (None, _KUSTOMIZE_API):
+            raise _Unsupported(f"kustomization apiVersion {raw.get('apiVersion')}")
+        if raw.get("kind") not in (None, "Kustomization"):
+            raise _Unsupported(f"kustomization kind {raw.get('kind')}")
+        if not _list(raw, "resources") and not _list(raw, "bases"):
+            raise _Unsupported("kustomization without resources")
+        if not _kustomize_reads_alike(tree.text):
+            raise _Unsupported("kustomization has YAML that kustomize reads differently")
+
+    def transform(self, directory: str, tree: _Tree, resources: list[_Res]) -> None:
+        raw, path = tree.raw, tree.kustomization.path
+        self.strategic_merge_patches(directory, raw, resources)
+        for entry in _list(raw, "patches"):
+            self.patch(directory, entry, resources, path)
+        namespace = _string(raw, "namespace")
+        if namespace:
+            _set_namespace(resources, namespace)
+        prefix, suffix = _string(raw, "namePrefix"), _string(raw, "nameSuffix")
+        if prefix or suffix:
+            _add_affixes(resources, prefix, suffix)
+        for entry in _list(raw, "labels"):
+            pairs, specs = _labels_entry(entry)
+            _set_fields(resources, specs, pairs)
+        _set_fields(resources, _LABEL_SPECS, _string_map(raw.get("commonLabels"), "commonLabels"))
+        annotations = _string_map(raw.get("commonAnnotations"), "commonAnnotations")
+        _set_fields(resources, _ANNOTATION_SPECS, annotations)
+        for entry in _list(raw, "patchesJson6902"):
+            self.json_6902(directory, entry, resources, path)
+        for entry in _list(raw, "replicas"):
+            _set_replicas(resources, entry)
+        for entry in _list(raw, "images"):
+            image = _Image.parse(entry)
+            for res in resources:
+                if res.kind != "CustomResourceDefinition":
+                    image.walk(res.body)
+
+    # -- patches
+
+    def strategic_merge_patches(
+        self, directory: str, raw: dict[str, Any], resources: list[_Res]
+    ) -> None:
+        items = _list(raw, "patchesStrategicMerge")
+        if not items:
+            return
+        patches = []
+        for item in items:
+            if not isinstance(item, str) or "\n" in item or ":" in item:
+                raise _Unsupported("inline patchesStrategicMerge")
+            file = self.file(directory, item)
+            for doc in self.documents(file):
+                meta = as_map(as_map(doc.data).get("metadata"))
+                for key in ("labels", "annotations"):
+                    if None in as_map(meta.get(key)).values():
+                        raise _Unsupported(f"null {key} in patchesStrategicMerge")
+                if doc.data:
+                    patches.append((doc.data, Source(file, doc)))
+        if not patches:
+            raise _Unsupported("empty patchesStrategicMerge")
+        targets = [self.by_id(resources, data) for data, _ in patches]
+        if len({id(t) for t in targets}) != len(targets):
+            raise _Unsupported("two patches of one resource in patchesStrategicMerge")
+        for (data, source), target in zip(patches, targets, strict=True):
+            _apply_merge(resources, [target], data, source)
+
+    def patch(self, directory: str, entry: Any, resources: list[_Res], kustomization: str) -> None:
+        if not isinstance(entry, dict) or set(entry) - {"path", "patch", "target", "options"}:
+            raise _Unsupported("patches entry")
+        options = entry.get("options")
+        if options is not None and (not isinstance(options, dict) or any(options.values())):
+            raise _Unsupported("patch options")
+        loaded = self.patches_in(directory, entry, kustomization)
+        target = entry.get("target")
+        if len(loaded) == 1 and isinstance(loaded[0][0], list):
+            if target is None:
+                raise _Unsupported("JSON patch without a target")
+            for res in _Selector.parse(target).select(resources):
+                res.store_previous()
+                _json_patch(res.body, loaded[0][0])
+                if loaded[0][1] is not None:
+                    res.sources.append(loaded[0][1])
+            return
+        if not loaded or any(not isinstance(data, dict) for data, _ in loaded):
+            raise _Unsupported("patch is neither a strategic merge nor a JSON patch")
+        if target is not None:
+            if len(loaded) > 1:
+                raise _Unsupported("several patches with one target")
+            data, source = loaded[0]
+            _check_patch(data)
+            _apply_merge(resources, _Selector.parse(target).select(resources), data, source)
+            return
+        for data, source in loaded:
+            _apply_merge(resources, [self.by_id(resources, data)], data, source)
+
+    def json_6902(
+        self, directory: str, entry: Any, resources: list[_Res], kustomization: str
+    ) -> None:
+        if not isinstance(entry, dict) or set(entry) - {"path", "patch", "target"}:
+            raise _Unsupported("patchesJson6902 entry")
+        if entry.get("target") is None:
+            raise _Unsupported("patchesJson6902 without a target")
+        loaded = self.patches_in(directory, entry, kustomization)
+        if len(loaded) != 1 or not isinstance(loaded[0][0], list):
+            raise _Unsupported("patchesJson6902 is not a list of operations")
+        ops, source = loaded[0]
+        for res in _Selector.parse(entry["target"]).select(resources):
+            _json_patch(res.body, ops)
+            if source is not None:
+                res.sources.append(source)
+
+    @staticmethod
+    def by_id(resources: list[_Res], data: Any) -> _Res:
+        """The one resource a strategic merge patch without a target names."""
+        _check_patch(data)
+        api, kind = data["apiVersion"], data["kind"]
+        meta = data["metadata"]
+        name = meta["name"]
+        namespace = meta.get("namespace") or ""
+        effective = (namespace or "default") if _namespaced(api, kind) else _NOT_NAMESPACED
+        found = [
+            r for r in resources if r.api == api and r.kind == kind and (name, effective) in r.ids()
+        ]
+        if len(found) != 1:
+            raise _Unsupported(f"patch {kind} {name} matches {len(found)} resources")
+        return found[0]
+
+
+def _list(raw: Mapping[str, Any], key: str) -> list[Any]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Unsupported(f"{key} is not a list")
+    return value
+
+
+def _string(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Unsupported(f"{key} is not a string")
+    return value
+
+
+def _parse_for_kustomize(text: str, source: str) -> list[YamlDocument]:
+    try:
+        docs = load_yaml_documents(text, source)
+    except YamlProblem:
+        raise _Unsupported(f"{source} is not valid YAML") from None
+    return [YamlDocument(_redact(d.data), d.source, d.positions, d.key_positions) for d in docs]
+
+
+def _check_patch(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise _Unsupported("patch is not a mapping")
+    meta = data.get("metadata")
+    if not (
+        isinstance(data.get("apiVersion"), str)
+        and isinstance(data.get("kind"), str)
+        and isinstance(meta, dict)
+        and isinstance(meta.get("name"), str)
+        and meta["name"]
+        and isinstance(meta.get("namespace", ""), str)
+    ):
+        raise _Unsupported("patch without apiVersion, kind or name")
+
+
+def _apply_merge(
+    resources: list[_Res], targets: list[_Res], data: dict[str, Any], source: Source | None
+) -> None:
+    """A strategic merge patch on each target; kind, name and namespace stay as they were."""
+    for res in targets:
+        kind, name, namespace = res.kind, res.name, res.namespace
+        patch = dict(data)
+        patch["apiVersion"] = res.api
+        patch["kind"] = kind
+        merged = _StrategicMerge(res.api, kind).merge_map(res.body, patch, ())
+        if merged is _DELETE:
+            resources.remove(res)
+            continue
+        meta = merged.get("metadata")
+        if not isinstance(meta, dict):
+            raise _Unsupported("patch removes metadata")
+        meta["name"] = name
+        if namespace:
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        res.body = merged
+        if source is not None:
+            res.sources.append(source)
+
+
+def _set_namespace(resources: list[_Res], namespace: str) -> None:
+    for res in resources:
+        res.store_previous()
+        if res.kind in ("APIService", "CustomResourceDefinition"):
+            raise _Unsupported(f"namespace of a {res.kind}")
+        if res.kind == "Namespace":
+            if res.api != "v1":
+                raise _Unsupported(f"namespace with {res.api} Namespace")
+            res.meta["name"] = namespace
+        if res.namespaced:
+            res.meta["namespace"] = namespace
+        if res.kind in ("RoleBinding", "ClusterRoleBinding") and "subjects" in res.body:
+            subjects = res.body["subjects"]
+            if not isinstance(subjects, list):
+                raise _Unsupported("subjects is not a list")
+            for subject in subjects:
+                if not isinstance(subject, dict):
+                    raise _Unsupported("subject is not a mapping")
+                if subject.get("name") == "default":
+                    subject["namespace"] = namespace
+    _check_unique(resources)
+
+
+def _add_affixes(resources: list[_Res], prefix: str, suffix: str) -> None:
+    for res in resources:
+        group, version = _gv(res.api)
+        if res.kind == "Namespace" or any(
+            g.selects(group, version, res.kind) for g in _PREFIX_SKIPPED
+        ):
+            continue
+        res.store_previous()
+        res.meta["name"] = f"{prefix}{res.name}{suffix}"
+
+
+def _labels_entry(entry: Any) -> tuple[dict[str, str], tuple[_FieldSpec, ...]]:
+    keys = {"pairs", "includeSelectors", "includeTemplates", "fields"}
+    if not isinstance(entry, dict) or set(entry) - keys or entry.get("fields"):
+        raise _Unsupported("labels entry")
+    selectors, templates = entry.get("includeSelectors"), entry.get("includeTemplates")
+    if not isinstance(selectors, bool | None) or not isinstance(templates, bool | None):
+        raise _Unsupported("labels entry")
+    pairs = _string_map(entry.get("pairs"), "labels")
+    if selectors:
+        return pairs, _LABEL_SPECS
+    return pairs, _TEMPLATE_LABEL_SPECS if templates else _METADATA_LABELS
+
+
+def _set_fields(
+    resources: list[_Res], specs: tuple[_FieldSpec, ...], pairs: dict[str, str]
+) -> None:
+    if not pairs:
+        return
+    setter = _set_entries(pairs)
+    for res in resources:
+        _apply_specs(res, specs, {}, setter)
+
+
+def _set_replicas(resources: list[_Res], entry: Any) -> None:
+    if not isinstance(entry, dict) or set(entry) - {"name", "count"}:
+        raise _Unsupported("replicas entry")
+    name, count = entry.get("name"), entry.get("count")
+    if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool):
+        raise _Unsupported("replicas entry")
+    found = False
+    for kind in _REPLICA_KINDS:
+        for res in resources:
+            if res.kind == kind and any(n == name for n, _ in res.ids()):
+                found = True
+                spec = res.body.setdefault("spec", {})
+                if not isinstance(spec, dict):
+                    raise _Unsupported("spec is not a mapping")
+                spec["replicas"] = count
+    if not found:
+        raise _Unsupported(f"replicas: nothing named {name}")
