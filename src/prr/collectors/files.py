@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
 import os
+import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
@@ -55,11 +57,16 @@ class FileEntry:
 
     @property
     def name(self) -> str:
-        return PurePosixPath(self.path).name
+        return self.path.rpartition("/")[2]
 
     @property
     def suffix(self) -> str:
-        return PurePosixPath(self.path).suffix.lower()
+        # PurePosixPath's rule without building one: ".bashrc" has none, "a.tar.gz" is ".gz"
+        name = self.path.rpartition("/")[2]
+        dot = name.rfind(".")
+        if 0 < dot < len(name) - 1:
+            return name[dot:].lower()
+        return ""
 
     @property
     def readable(self) -> bool:
@@ -89,14 +96,20 @@ class FileIndex:
         return self._by_path.get(path)
 
     def match(self, *patterns: str) -> list[FileEntry]:
-        """Entries whose path or file name matches any glob (``*.tf``, ``.github/workflows/*``)."""
+        """Entries whose path or file name matches any glob (``*.tf``, ``.github/workflows/*``).
+
+        Case-insensitive; a pattern with a ``/`` is matched against the whole path,
+        others against the file name. One compiled expression per kind, one pass.
+        """
+        by_path = _globs(tuple(p for p in patterns if "/" in p))
+        by_name = _globs(tuple(p for p in patterns if "/" not in p))
         result = []
         for entry in self.entries:
-            for pattern in patterns:
-                target = entry.path if "/" in pattern else entry.name
-                if fnmatch.fnmatchcase(target.lower(), pattern.lower()):
-                    result.append(entry)
-                    break
+            path = entry.path
+            if (by_name is not None and by_name(path.rpartition("/")[2])) or (
+                by_path is not None and by_path(path)
+            ):
+                result.append(entry)
         return result
 
     def with_suffix(self, *suffixes: str) -> list[FileEntry]:
@@ -124,9 +137,22 @@ class FileIndex:
             raise CollectorError(f"invalid UTF-8 at line {line}", source=entry.path) from None
 
 
-def _looks_binary(path: Path) -> bool:
-    with path.open("rb") as handle:
-        head = handle.read(_BINARY_SNIFF)
+@functools.lru_cache(maxsize=256)
+def _globs(patterns: tuple[str, ...]) -> Callable[[str], object] | None:
+    """A case-insensitive full-match test for any of ``patterns`` (None when there are none)."""
+    if not patterns:
+        return None
+    joined = "|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)
+    return re.compile(joined, re.IGNORECASE | re.DOTALL).match
+
+
+def _looks_binary(path: str | Path) -> bool:
+    # os.open/os.read: no buffered file object per file; this runs for every file of the walk
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        head = os.read(fd, _BINARY_SNIFF)
+    finally:
+        os.close(fd)
     return b"\x00" in head
 
 
@@ -167,18 +193,20 @@ def build_index(
     def record(rel: str, reason: str) -> None:
         index.errors.append(ScanError(rel or ".", reason, "files"))
 
-    def walk(directory: Path, rel: str, ignores: _Ignores) -> None:
-        try:
-            info = directory.stat()
-        except OSError as exc:
-            record(rel, f"cannot open directory: {exc.strerror or exc}")
-            return
-        key = (info.st_dev, info.st_ino)
+    def walk(directory: str, rel: str, ignores: _Ignores, key: tuple[int, int]) -> None:
+        # Strings and DirEntry data rather than Path objects and extra stat calls: this
+        # runs for every directory and file of the repository.
         if key in seen_dirs:
             return
         seen_dirs.add(key)
-        if use_gitignore:
-            gitignore = directory / ".gitignore"
+        try:
+            with os.scandir(directory) as iterator:
+                children = sorted(iterator, key=lambda e: e.name)
+        except OSError as exc:
+            record(rel, f"cannot list directory: {exc.strerror or exc}")
+            return
+        if use_gitignore and any(c.name == ".gitignore" for c in children):
+            gitignore = Path(directory, ".gitignore")
             try:
                 if gitignore.is_file():
                     ignores = ignores.child(
@@ -186,12 +214,6 @@ def build_index(
                     )
             except OSError as exc:
                 record(f"{rel}/.gitignore".lstrip("/"), f"cannot read: {exc.strerror or exc}")
-        try:
-            with os.scandir(directory) as iterator:
-                children = sorted(iterator, key=lambda e: e.name)
-        except OSError as exc:
-            record(rel, f"cannot list directory: {exc.strerror or exc}")
-            return
         for child in children:
             child_rel = f"{rel}/{child.name}" if rel else child.name
             try:
@@ -209,14 +231,31 @@ def build_index(
                 index.excluded += 1
                 continue
             if is_dir:
-                walk(Path(child.path), child_rel, ignores)
+                try:
+                    child_key = (key[0], child.inode())
+                except OSError as exc:
+                    record(child_rel, f"cannot open directory: {exc.strerror or exc}")
+                    continue
+                walk(child.path, child_rel, ignores, child_key)
                 continue
             if is_link:
                 _add_link(index, Path(child.path), child_rel, root, max_bytes)
                 continue
-            _add_file(index, Path(child.path), child_rel, max_bytes)
+            try:
+                info = child.stat(follow_symlinks=False)
+            except OSError as exc:
+                index.errors.append(
+                    ScanError(child_rel, f"cannot stat: {exc.strerror or exc}", "files")
+                )
+                continue
+            _add_file(index, child.path, child_rel, max_bytes, info)
 
-    walk(root, "", _Ignores())
+    try:
+        top = root.stat()
+    except OSError as exc:
+        record("", f"cannot open directory: {exc.strerror or exc}")
+        return index
+    walk(str(root), "", _Ignores(), (top.st_dev, top.st_ino))
     return index
 
 
@@ -237,22 +276,25 @@ def _add_link(index: FileIndex, path: Path, rel: str, root: Path, max_bytes: int
             ScanError(rel, "symlink points outside the repository; not read", "files")
         )
         return
-    _add_file(index, target, rel, max_bytes)
-
-
-def _add_file(index: FileIndex, path: Path, rel: str, max_bytes: int) -> None:
     try:
-        info = path.stat()
+        info = target.stat()
     except OSError as exc:
         index.errors.append(ScanError(rel, f"cannot stat: {exc.strerror or exc}", "files"))
         return
+    _add_file(index, str(target), rel, max_bytes, info)
+
+
+def _add_file(index: FileIndex, path: str, rel: str, max_bytes: int, info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
         return  # sockets, fifos, devices
     size = info.st_size
     if size > max_bytes:
         index.entries.append(
             FileEntry(
-                rel, path, size, skipped=f"file is {size:,} bytes, over the {max_bytes:,} limit"
+                rel,
+                Path(path),
+                size,
+                skipped=f"file is {size:,} bytes, over the {max_bytes:,} limit",
             )
         )
         return
@@ -261,7 +303,7 @@ def _add_file(index: FileIndex, path: Path, rel: str, max_bytes: int) -> None:
     except OSError as exc:
         index.errors.append(ScanError(rel, f"cannot read: {exc.strerror or exc}", "files"))
         index.entries.append(
-            FileEntry(rel, path, size, skipped=f"cannot read: {exc.strerror or exc}")
+            FileEntry(rel, Path(path), size, skipped=f"cannot read: {exc.strerror or exc}")
         )
         return
-    index.entries.append(FileEntry(rel, path, size, binary=binary))
+    index.entries.append(FileEntry(rel, Path(path), size, binary=binary))
