@@ -1,6 +1,6 @@
 """prr's live TLS + headers verification against testssl.sh and sslyze, and at 100 endpoints.
 
-Run: ``.venv/bin/python bench/live_tls.py [--runs 3] [--copies 100]``. Starts the
+Run: ``.venv/bin/python bench/live_tls.py [--runs 3] [--copies 100] [--no-peers]``. Starts the
 nginx of ``tests/live/nginx.py`` (throwaway CA, good site plus ``--copies`` copies
 of it on their own ports) under ``bench/.work/live_tls`` and measures, on one
 HTTPS endpoint:
@@ -13,10 +13,12 @@ HTTPS endpoint:
   certificate info and HTTP headers.
 
 Then it verifies each of the ``--copies`` endpoints alone, and all of them in one
-concurrent scan (at the default concurrency of 8 and at one task per endpoint),
-and, with ``--backend-delay`` milliseconds added to every HTTP answer by a small
-asyncio upstream that nginx proxies to, the same 1-vs-all comparison. Never used
-in tests. Peers that are not installed are reported as missing, not skipped silently.
+concurrent scan (with the default limits, which put every endpoint in flight, and
+with only 8 endpoints in flight), and, with ``--backend-delay`` milliseconds added
+to every HTTP answer by a small asyncio upstream that nginx proxies to, the same
+1-vs-all comparison. ``--no-peers`` skips the one-endpoint comparison with curl,
+testssl.sh and sslyze. Never used in tests. Peers that are not installed are
+reported as missing, not skipped silently.
 """
 
 from __future__ import annotations
@@ -80,6 +82,25 @@ def collect(urls: list[str], limits: LiveLimits) -> tuple[EndpointFacts, LiveCon
     return asyncio.run(HttpCollector().collect(ctx)), ctx
 
 
+def servers_cpu() -> float:
+    """CPU seconds used so far by this benchmark's servers (nginx and its workers, upstream)."""
+    stats: dict[int, tuple[int, float]] = {}
+    ours: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stats[int(entry.name)] = (int(fields[1]), ticks)
+        if str(WORK).encode() in command:
+            ours.add(int(entry.name))
+    return sum(cpu for pid, (parent, cpu) in stats.items() if pid in ours or parent in ours)
+
+
 def timed(func: Any, runs: int) -> list[float]:
     func()  # warm-up: page cache, trust store, first connections
     out = []
@@ -112,8 +133,12 @@ def one(url: str, samples: int) -> None:
         raise SystemExit(facts.endpoints[0].error)
 
 
-def scale(urls: list[str], limits: LiveLimits, label: str) -> list[str]:
-    """Each endpoint alone, then all in one scan (concurrency 8 and one per endpoint)."""
+def scale(urls: list[str], limits: LiveLimits, label: str, runs: int) -> list[str]:
+    """Each endpoint alone, then all in one scan (default limits, then 8 endpoints in flight).
+
+    The all-at-once scans are repeated ``runs`` times (median wall time and CPU); the
+    ratio is to the slowest endpoint alone, as the target says, and to the median one.
+    """
     singles = []
     for url in urls:
         start = time.perf_counter()
@@ -121,21 +146,29 @@ def scale(urls: list[str], limits: LiveLimits, label: str) -> list[str]:
         singles.append(time.perf_counter() - start)
         assert not facts.endpoints[0].error, facts.endpoints[0].error
     slowest = max(singles)
-    lines = [
-        f"{label:24} {'each alone':>20} {statistics.median(singles) * 1000:9.0f}ms median "
-        f"{slowest * 1000:9.0f}ms slowest"
-    ]
-    for concurrency in (8, len(urls)):
-        bounded = dataclasses.replace(limits, concurrency=concurrency)
-        start = time.perf_counter()
-        cpu = time.process_time()
-        facts, _ = collect(urls, bounded)
-        took = time.perf_counter() - start
-        cpu = time.process_time() - cpu
-        failed = sum(1 for e in facts.endpoints if e.error)
+    median = statistics.median(singles)
+    alone = f"{median * 1000:7.0f}ms median {slowest * 1000:7.0f}ms slowest"
+    lines = [f"{label:16} {'each alone':>20} {alone}"]
+    for name, bounded in (
+        ("all, default limits", limits),
+        ("all, 8 in flight", dataclasses.replace(limits, endpoints_in_flight=8)),
+    ):
+        walls, cpus, served, failed = [], [], [], 0
+        for _ in range(runs if name == "all, default limits" else 1):
+            start = time.perf_counter()
+            cpu = time.process_time()
+            server = servers_cpu()
+            facts, _ = collect(urls, bounded)
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu)
+            served.append(servers_cpu() - server)
+            failed += sum(1 for e in facts.endpoints if e.error)
+        took = statistics.median(walls)
+        per = statistics.median(cpus) / len(urls) * 1000
         lines.append(
-            f"{label:24} {f'all, concurrency {concurrency}':>20} {took * 1000:9.0f}ms "
-            f"{took / slowest:6.1f}× slowest  (prr CPU {cpu:.2f}s, {failed} failed)"
+            f"{label:16} {name:>20} {took * 1000:7.0f}ms {took / slowest:5.1f}× slowest "
+            f"{took / median:5.1f}× median  (CPU per endpoint: prr {per:.1f}ms, "
+            f"servers {statistics.median(served) / len(urls) * 1000:.1f}ms; {failed} failed)"
         )
     return lines
 
@@ -193,6 +226,9 @@ def main() -> None:
     parser.add_argument(
         "--backend-delay", type=float, nargs="*", default=[20.0, 50.0], help="milliseconds"
     )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="skip curl, testssl.sh and sslyze on one endpoint"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--samples", type=int, default=20, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -209,11 +245,13 @@ def main() -> None:
     config, sites = nginx_config(WORK / "nginx", pki, copies=args.copies)
     with run_nginx(config, sites) as site:
         url = site.url("good")
-        print(f"target: {url} (nginx, ECDSA P-256 certificate from a throwaway CA)\n")
-        peers(url, site.ports["good"], args.runs)
-        print(f"\n{args.copies} endpoints (default limits: 20 latency samples each)")
+        if not args.no_peers:
+            print(f"target: {url} (nginx, ECDSA P-256 certificate from a throwaway CA)\n")
+            peers(url, site.ports["good"], args.runs)
+            print()
+        print(f"{args.copies} endpoints (default limits: 20 latency samples each)")
         copies = [site.url(f"good-{i}") for i in range(args.copies)]
-        for line in scale(copies, LiveLimits(), "loopback"):
+        for line in scale(copies, LiveLimits(), "loopback", args.runs):
             print(line)
     upstream = WORK / "delay_upstream.py"
     upstream.write_text(DELAY_UPSTREAM)
@@ -227,7 +265,7 @@ def main() -> None:
             run_nginx(config, sites, first="slow-0") as site,
         ):
             urls = [site.url(f"slow-{i}") for i in range(args.copies)]
-            for line in scale(urls, LiveLimits(), f"{delay:g} ms backend"):
+            for line in scale(urls, LiveLimits(), f"{delay:g} ms backend", args.runs):
                 print(line)
     print("load average at the end {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 

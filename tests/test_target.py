@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,10 @@ def test_full_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             "contains a password",
         ),
         ("service: s\ntraits: [databse]\n", 2, "traits"),
+        ("service: s\nslo:\n  latency_p95: fast\n", 3, "not a duration"),
+        ("service: s\nslo:\n  latency_p95: 0.3\n", 3, "with its unit"),
+        ("service: s\nslo:\n  latency_p95: 0ms\n", 3, "longer than zero"),
+        ("service: s\nslo: {latency_p99: 1s}\n", 2, "unknown key 'latency_p99'"),
         ("service: [\n", 2, "invalid YAML"),
     ],
 )
@@ -71,6 +76,14 @@ def test_errors_are_located(tmp_path: Path, text: str, line: int, fragment: str)
     assert problem.line == line, str(info.value)
     assert fragment in str(info.value)
     assert "hunter2" not in str(info.value)
+
+
+def test_slo_latency_target(tmp_path: Path) -> None:
+    assert load_target(tmp_path).slo.latency_p95 is None
+    (tmp_path / "prr.yaml").write_text("service: s\nslo:\n  latency_p95: 300ms\n")
+    assert load_target(tmp_path).slo.latency_p95 == dt.timedelta(milliseconds=300)
+    (tmp_path / "prr.yaml").write_text("service: s\nslo: {latency_p95: 1.5s}\n")
+    assert load_target(tmp_path).slo.latency_p95 == dt.timedelta(seconds=1.5)
 
 
 def test_multi_document_catalog_uses_the_component(tmp_path: Path) -> None:

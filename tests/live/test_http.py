@@ -530,6 +530,36 @@ def test_latency(everything: Any) -> None:
     assert strict.status is Status.FAIL and "the item's p95 target" in strict.message
 
 
+@pytest.mark.parametrize(("objective", "status"), [("0.001ms", Status.FAIL), ("10s", Status.PASS)])
+def test_latency_target_from_prr_yaml(
+    sites: Sites, tmp_path: Path, objective: str, status: Status
+) -> None:
+    """``slo.latency_p95`` in prr.yaml reaches the latency check through a live scan."""
+    from prr.engine.scan import ScanOptions, run_scan
+
+    (tmp_path / "prr.yaml").write_text(
+        f"service: svc\nslo:\n  latency_p95: {objective}\nenvironments:\n  staging:\n"
+        f"    endpoints: [{{name: good, url: '{sites.url('good')}'}}]\n"
+    )
+    load_builtin_checks()
+    assessment = run_scan(
+        ScanOptions(
+            root=tmp_path,
+            collectors=[],
+            checks=[REGISTRY["live.performance.latency"]],
+            live=True,
+            live_collectors=[HttpCollector],
+            live_limits=LiveLimits(timeout_s=3.0, latency_samples=5),
+            drill_store_url=None,
+        )
+    )
+    item = next(i for i in assessment.items if i.id == LATENCY)
+    assert item.status is status, item.message
+    assert f"{'over' if status is Status.FAIL else 'under'} " in item.message
+    assert "the target in prr.yaml (slo.latency_p95)" in item.message
+    assert item.results[0].evidence[0].value["samples"] == 5
+
+
 def test_static_assets(everything: Any) -> None:
     good = verdict("live.performance.static-assets", STATIC, everything, "good")
     assert good.status is Status.PASS, good.message

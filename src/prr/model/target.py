@@ -2,8 +2,9 @@
 
 ``prr.yaml`` names the service, its owner, tier and launch stage, the checklist
 to use, the traits that decide which items apply, its environments (for live
-verification) and its waivers. Credentials are only ever referenced as
-``env:VAR``; a password written into the file is refused. A Backstage
+verification), its service-level objectives and its waivers. Credentials are
+only ever referenced as ``env:VAR``; a password written into the file is
+refused. A Backstage
 ``catalog-info.yaml`` beside it fills in the owner and lifecycle when
 ``prr.yaml`` does not say.
 """
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from prr.errors import Problem, PrrError
 from prr.model.checklist import Stage, Trait
+from prr.model.fields import parse_duration
 from prr.model.yamlsource import YamlDocument, YamlProblem, load_yaml, load_yaml_documents
 
 TARGET_FILE = "prr.yaml"
@@ -124,6 +126,26 @@ class Environment(_Strict):
     """Facts allowed to differ from other environments (hostnames, replica counts …)."""
 
 
+class Slo(_Strict):
+    """Service-level objectives the live checks measure against (``slo:`` in ``prr.yaml``)."""
+
+    latency_p95: dt.timedelta | None = None
+    """The p95 response time the service promises, e.g. ``300ms``; the live latency sample's
+    p95 must stay under it (without it, prr's default of 500 ms applies)."""
+
+    @field_validator("latency_p95", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if value is None or isinstance(value, dt.timedelta):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("write a duration with its unit, e.g. 300ms or 1.5s")
+        duration = parse_duration(value)
+        if duration <= dt.timedelta(0):
+            raise ValueError("must be longer than zero")
+        return duration
+
+
 class Waiver(_Strict):
     """An accepted gap: an item or check id, why, who owns the risk, until when."""
 
@@ -169,6 +191,7 @@ class Target(_Strict):
     environments: dict[str, Environment] = Field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    slo: Slo = Field(default_factory=Slo)
     max_file_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024 * 1024
     secrets: SecretScanSettings = Field(default_factory=SecretScanSettings)
     catalog: Catalog | None = None
@@ -269,4 +292,4 @@ def load_target(root: Path, path: Path | None = None) -> Target:
         raise TargetError(_problems(exc, doc)) from None
 
 
-__all__ = ["Target", "TargetError", "Waiver", "load_target", "resolve_secret"]
+__all__ = ["Slo", "Target", "TargetError", "Waiver", "load_target", "resolve_secret"]

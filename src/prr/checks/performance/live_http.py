@@ -2,10 +2,12 @@
 
 Latency is a sequential sample of ``limits.latency_samples`` GETs of each
 endpoint's health path (p50/p95/max), not a load test: the message says so.
-The p95 is compared with the item's ``p95`` field when the review gives one
-(``settings["fields"][item]["p95"]``), else with a default of 500 ms, named in
-the message. Static assets (an endpoint's ``static_path``) are judged by their
-Cache-Control lifetime, compression and signs of a CDN in the answer.
+The p95 is compared with the item's ``p95`` field when the caller passes one
+(``settings["fields"][item]["p95"]``), else with the service's own objective in
+``prr.yaml`` (``slo: {latency_p95: 300ms}``, read from ``settings["target"]``),
+else with a default of 500 ms; the message names which. Static assets (an
+endpoint's ``static_path``) are judged by their Cache-Control lifetime,
+compression and signs of a CDN in the answer.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from prr.checks.security.live_http import (
 from prr.collectors.live.http import EndpointFacts
 from prr.model.evidence import Evidence, Result, Status
 from prr.model.fields import format_duration, parse_duration
+from prr.model.target import Target
 
 RESPONSE_TIMES = "performance.load-testing.response-times-acceptable"
 STATIC = "performance.optimization.static-assets-cdn-d"
@@ -65,7 +68,7 @@ location /static/ {
 
 
 def _threshold(ctx: CheckContext) -> tuple[float, str]:
-    """(p95 target in ms, where it came from)."""
+    """(p95 target in ms, where it came from): the item's field, prr.yaml's SLO, or the default."""
     fields: Any = ctx.settings.get("fields") or {}
     given = fields.get(RESPONSE_TIMES, {}).get("p95") if isinstance(fields, dict) else None
     if isinstance(given, dt.timedelta):
@@ -75,7 +78,13 @@ def _threshold(ctx: CheckContext) -> tuple[float, str]:
             return parse_duration(given).total_seconds() * 1000, "the item's p95 target"
         except ValueError:
             pass
-    return DEFAULT_P95_MS, "the default threshold (no p95 target recorded for the item)"
+    target = ctx.settings.get("target")
+    if isinstance(target, Target) and target.slo.latency_p95 is not None:
+        return (
+            target.slo.latency_p95.total_seconds() * 1000,
+            "the target in prr.yaml (slo.latency_p95)",
+        )
+    return DEFAULT_P95_MS, "the default threshold (no p95 target in prr.yaml or for the item)"
 
 
 def _ms(value: float) -> str:

@@ -33,6 +33,14 @@ class LiveLimits:
     max_body_bytes: int = 1024 * 1024
     max_redirects: int = 5
     concurrency: int = 8
+    """Calls in flight per collector and environment (data stores, monitoring APIs)."""
+    endpoints_in_flight: int = 128
+    """HTTP endpoints read at the same time per environment: all of them up to this bound,
+    so that many endpoints take about as long as the slowest one."""
+    connections_per_endpoint: int = 2
+    """HTTP requests in flight for one endpoint, each on its own connection (the TLS
+    version probes of its host and port come on top: at most three, shared by the
+    endpoints on that host and port)."""
     allow_link_local: bool = False
 
 

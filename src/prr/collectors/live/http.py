@@ -15,6 +15,13 @@ redirects (with loop detection), and passes the address guard first. The
 ``auth_header`` of an endpoint is sent only to that endpoint's own origin over
 a verified connection, and never recorded; cookies are kept by name and
 attributes only.
+
+Requests go over the collector's own HTTP/1.1 connections, kept alive: the one
+whose handshake showed the certificate carries the first requests and the
+latency samples, and at most ``limits.connections_per_endpoint`` requests of
+an endpoint are in flight. All endpoints are read at once, up to
+``limits.endpoints_in_flight``: with CPU per endpoint kept low, a scan of many
+endpoints takes about as long as its slowest one.
 """
 
 from __future__ import annotations
@@ -23,19 +30,20 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import ipaddress
 import json
 import math
 import re
 import ssl
 import time
-from collections.abc import Awaitable
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
-import httpx
 import yaml
 
 from prr._version import __version__
@@ -442,6 +450,18 @@ class _Failed(Exception):
         self.reason = reason
 
 
+class _Malformed(Exception):
+    """The answer is not HTTP/1.x as prr reads it."""
+
+
+class _Closed(Exception):
+    """The server closed the connection; ``early`` when no byte of the answer had come."""
+
+    def __init__(self, early: bool) -> None:
+        super().__init__("closed")
+        self.early = early
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     out: list[BaseException] = []
     current: BaseException | None = exc
@@ -452,25 +472,24 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _translate(exc: BaseException, timeout: float) -> str:
-    """prr's message for a failed request; never the library's text (it may hold the URL)."""
+    """prr's message for a failed request; never a library's text (it may hold the URL)."""
     chain = _chain(exc)
-    if any(isinstance(e, TimeoutError | httpx.TimeoutException) for e in chain):
+    if any(isinstance(e, TimeoutError) for e in chain):
         return f"timed out after {timeout:g}s"
+    if isinstance(exc, tls.TlsConnectError):
+        return exc.reason  # prr's own wording already ("connection refused" is REFUSED)
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError | ssl.SSLError):
             return tls.tls_failure(e)
     for e in chain:
         if isinstance(e, ConnectionRefusedError):
             return REFUSED
-    if isinstance(exc, httpx.ConnectError):
-        errno_error = next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
-        return f"cannot connect: {errno_error.strerror}" if errno_error else "cannot connect"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.DecodingError):
+    if isinstance(exc, _Malformed):
         return "malformed response"
-    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
+    if isinstance(exc, _Closed | ConnectionError | asyncio.IncompleteReadError):
         return "the connection was closed while reading the response"
-    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
-        return "invalid URL"
+    if isinstance(exc, OSError):
+        return f"request failed: {exc.strerror or type(exc).__name__}"
     return f"request failed ({type(exc).__name__})"
 
 
@@ -484,21 +503,335 @@ def _same_origin(a: str, b: str) -> bool:
     )
 
 
+# HTTP/1.1 on the wire: a GET at a time per connection, the answer framed by
+# Content-Length, chunks or the end of the connection (RFC 9112). Parsing only what
+# prr reads keeps a request at a fraction of a general client's CPU cost.
+
+_MAX_HEAD = 64 * 1024
+_MAX_LINE = 8 * 1024
+_STATUS_LINE = re.compile(r"HTTP/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?")
+_FIELD = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*"
+_FIELDS = re.compile(rf"{_FIELD}(?:\r\n{_FIELD})*")
+_FRAMING = re.compile(
+    r"^(content-length|transfer-encoding|connection|content-encoding):([^\r\n]*)", re.I | re.M
+)
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?")
+_SAFE_PATH = "/%:@!$&'()*+,;=-._~"
+_SAFE_QUERY = _SAFE_PATH + "?"
+
+
+@dataclass
+class _Response:
+    status: int
+    fields: str
+    """The header section after the status line, as received (validated)."""
+    persistent: bool = True
+    """HTTP/1.1 without ``Connection: close``: the connection may carry another request."""
+    framing: dict[str, list[str]] = field(default_factory=dict)
+    """The headers that frame the body (Content-Length, Transfer-Encoding, Connection …)."""
+
+    @functools.cached_property
+    def headers(self) -> list[tuple[str, str]]:
+        """(lower-case name, value) in the order received; parsed only when asked for."""
+        if not self.fields:
+            return []
+        pairs = (line.partition(":") for line in self.fields.split("\r\n"))
+        return [(name.lower(), value.strip(" \t")) for name, _, value in pairs]
+
+    def get(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name), None)
+
+    def get_list(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k == name]
+
+
+def _target(parts: SplitResult) -> str:
+    """The request target (path and query), percent-encoded where the URL was not."""
+    path = quote(parts.path or "/", safe=_SAFE_PATH)
+    return path + (f"?{quote(parts.query, safe=_SAFE_QUERY)}" if parts.query else "")
+
+
+def _host_header(parts: SplitResult) -> str:
+    host = parts.hostname or ""
+    name = f"[{host}]" if ":" in host else host
+    port = parts.port
+    default = 443 if parts.scheme == "https" else 80
+    return name if port in (None, default) else f"{name}:{port}"
+
+
+@dataclass(frozen=True)
+class _Url:
+    """What a session needs of a URL, worked out once per URL (latency samples repeat it)."""
+
+    key: tuple[str, str, int]
+    """(scheme, host, port): the connection pool it belongs to."""
+    start: str
+    """Request line and Host header."""
+    shown: str
+    same_origin: bool
+
+    @classmethod
+    def of(cls, url: str, origin: str) -> _Url:
+        try:
+            parts = urlsplit(url)
+            key = _origin_key(parts)
+            start = f"GET {_target(parts)} HTTP/1.1\r\nhost: {_host_header(parts)}"
+        except ValueError:
+            raise _Failed("invalid URL") from None
+        return cls(key, start, redact_url(url), _same_origin(url, origin))
+
+
+def _request_head(url: _Url, headers: dict[str, str]) -> bytes:
+    lines = [url.start]
+    for name, value in headers.items():
+        if any(c in value for c in "\r\n\0"):
+            raise _Failed(f"the {name} header holds a line break")
+        lines.append(f"{name}: {value}")
+    try:
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    except UnicodeEncodeError:
+        raise _Failed("a request header holds characters HTTP/1.1 cannot send") from None
+
+
+class _Wire:
+    """One HTTP/1.1 connection to one origin and the bytes read from it but not yet used."""
+
+    def __init__(self, connection: tls.Connection) -> None:
+        self.connection = connection
+        self.buffer = bytearray()
+
+    async def _fill(self) -> bool:
+        data = await self.connection.receive()
+        self.buffer += data
+        return bool(data)
+
+    async def _take(self, count: int) -> bytes:
+        while len(self.buffer) < count:
+            if not await self._fill():
+                raise _Closed(early=False)
+        out = bytes(self.buffer[:count])
+        del self.buffer[:count]
+        return out
+
+    async def _line(self) -> bytes:
+        while (end := self.buffer.find(b"\n")) < 0:
+            if len(self.buffer) > _MAX_LINE:
+                raise _Malformed("line too long")
+            if not await self._fill():
+                raise _Closed(early=False)
+        line = bytes(self.buffer[:end]).rstrip(b"\r")
+        del self.buffer[: end + 1]
+        return line
+
+    async def _head(self) -> _Response:
+        while True:
+            while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+                if len(self.buffer) > _MAX_HEAD:
+                    raise _Malformed("header section too large")
+                if not await self._fill():
+                    raise _Closed(early=not self.buffer)
+            text = bytes(self.buffer[:end]).decode("latin-1")
+            del self.buffer[: end + 4]
+            first, _, fields = text.partition("\r\n")
+            match = _STATUS_LINE.fullmatch(first)
+            if not match:
+                raise _Malformed("no HTTP/1.x status line")
+            if fields and not _FIELDS.fullmatch(fields):
+                raise _Malformed("malformed header line")  # also obsolete line folding
+            status = int(match.group(2))
+            if status == 101:
+                raise _Malformed("switching protocols on a GET")
+            if status >= 200:
+                framing: dict[str, list[str]] = {}
+                for found in _FRAMING.finditer(fields):
+                    name, value = found.group(1).lower(), found.group(2).strip(" \t")
+                    framing.setdefault(name, []).append(value)
+                tokens = ",".join(framing.get("connection", ())).lower()
+                persistent = match.group(1) == "1" and "close" not in tokens
+                return _Response(status, fields, persistent, framing)
+            # 1xx (103 Early Hints …): an interim answer; the final one follows.
+
+    async def exchange(
+        self, url: _Url, headers: dict[str, str], keep: bool, limit: int
+    ) -> tuple[_Response, bytes, bool, bool]:
+        """(response, body up to ``limit`` when ``keep``, truncated, reusable)."""
+        head = _request_head(url, headers)
+        try:
+            self.connection.send(head)
+            response = await self._head()
+        except ConnectionError:
+            raise _Closed(early=not self.buffer) from None
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+        reusable = response.persistent
+
+        def add(data: bytes) -> bool:
+            """Keep or count ``data``; False once the cap is passed."""
+            nonlocal size, truncated
+            room = limit - size
+            if len(data) > room:
+                data, truncated = data[:room], True
+            size += len(data)
+            if keep:
+                chunks.append(data)
+            return not truncated
+
+        encoding = ",".join(response.framing.get("transfer-encoding", ())).lower()
+        length = response.framing.get("content-length", [])
+        if response.status in (204, 304):
+            pass
+        elif encoding:
+            if encoding.replace(" ", "").split(",")[-1] != "chunked":
+                reusable = False
+                await self._until_close(add)
+            else:
+                await self._chunked(add, limit)
+        elif length:
+            if len(set(length)) != 1 or not _DIGITS.fullmatch(length[0]):
+                raise _Malformed("bad Content-Length")
+            expected = int(length[0])
+            add(await self._take(min(expected, limit + 1)))
+        else:
+            reusable = False
+            await self._until_close(add)
+        body = b"".join(chunks)
+        if keep and body:
+            coding = response.framing.get("content-encoding")
+            body = _decoded(body, coding[0] if coding else None, limit)
+        return response, body, truncated, reusable and not truncated
+
+    async def _chunked(self, add: Callable[[bytes], bool], limit: int) -> None:
+        read = 0
+        while True:
+            digits = await self._line()
+            match = _CHUNK_SIZE.fullmatch(digits)
+            if not match:
+                raise _Malformed("bad chunk size")
+            size = int(match.group(1), 16)
+            if size == 0:
+                while await self._line():
+                    pass  # trailer fields
+                return
+            piece = await self._take(min(size, limit + 1 - read))  # never more than the cap
+            read += len(piece)
+            if not add(piece):
+                return
+            if await self._line():
+                raise _Malformed("chunk not followed by CRLF")
+
+    async def _until_close(self, add: Callable[[bytes], bool]) -> None:
+        while True:
+            data = bytes(self.buffer)
+            self.buffer.clear()
+            if data and not add(data):
+                return
+            if not await self._fill():
+                return
+
+
+def _decoded(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """``body`` without its gzip/deflate content coding (at most ``limit`` bytes); else as is."""
+    coding = (encoding or "").strip().lower()
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        return body
+    try:
+        inflater = zlib.decompressobj(47 if coding != "deflate" else 15)
+        return inflater.decompress(body, limit)
+    except zlib.error:
+        if coding == "deflate":  # some servers send raw deflate without the zlib wrapper
+            with contextlib.suppress(zlib.error):
+                return zlib.decompressobj(-15).decompress(body, limit)
+        return body
+
+
+class _Shared:
+    """Work shared by the endpoints of one scan: address checks and TLS version probes.
+
+    Endpoints on the same host and port get one guard check and one set of version
+    probes between them, however many paths of that server ``prr.yaml`` names.
+    """
+
+    def __init__(self, guard: AddressGuard, timeout: float) -> None:
+        self.guard = guard
+        self.timeout = timeout
+        self._checked: dict[tuple[str, int], asyncio.Task[list[str]]] = {}
+        self._probes: dict[tuple[str, int, str | None], asyncio.Task[dict[str, Any]]] = {}
+
+    async def check(self, url: str) -> None:
+        """Raise :class:`CollectorError` when the guard refuses the host of ``url``."""
+        parts = urlsplit(url)
+        if not parts.hostname:
+            await self.guard.check_url(url, timeout=self.timeout)
+            return
+        _scheme, host, port = _origin_key(parts)
+        if _is_ip(host):  # nothing to resolve: no thread, no task
+            self.guard.check_ip(host, redact_url(url))
+            return
+        key = (host, port)
+        task = self._checked.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self.guard.check_url(url, timeout=self.timeout))
+            self._checked[key] = task
+        await asyncio.shield(task)
+
+    async def protocols(
+        self,
+        host: str,
+        port: int,
+        sni: str | None,
+        known: dict[str, tuple[str, str]],
+    ) -> dict[str, tuple[str, str]]:
+        """The TLS versions of ``host:port``, probed once for all its endpoints."""
+        key = (host.lower(), port, sni)
+        task = self._probes.get(key)
+        if task is None:
+            probe = tls.probe_versions(host, port, sni=sni, timeout=self.timeout, known=known)
+            task = asyncio.ensure_future(probe)
+            self._probes[key] = task
+        return dict(await asyncio.shield(task))
+
+
 @dataclass
 class _Session:
-    """One endpoint's HTTP client, budget, guard, limits and (optional) credentials."""
+    """One endpoint's connections, budget, limits and (optional) credentials."""
 
-    transport: httpx.AsyncHTTPTransport
+    shared: _Shared
     budget: _Budget
-    guard: AddressGuard
-    semaphore: asyncio.Semaphore
+    limit: asyncio.Semaphore
+    """Requests in flight for this endpoint (``limits.connections_per_endpoint``)."""
     timeout: float
     max_body: int
     max_redirects: int
     origin: str
     auth: tuple[str, str] | None = None
-    checked: set[tuple[str, int | None]] = field(default_factory=set)
-    """Hosts the guard already allowed in this session (checked once per host and port)."""
+    context: ssl.SSLContext | None = None
+    """How HTTPS connections are opened: verifying when the endpoint's certificate verified."""
+    idle: dict[tuple[str, str, int], list[_Wire]] = field(default_factory=dict)
+    wires: list[_Wire] = field(default_factory=list)
+    urls: dict[str, _Url] = field(default_factory=dict)
+    checked: set[tuple[str, str, int]] = field(default_factory=set)
+
+    def url(self, url: str) -> _Url:
+        known = self.urls.get(url)
+        if known is None:
+            known = _Url.of(url, self.origin)
+            if len(self.urls) < 256:
+                self.urls[url] = known
+        return known
+
+    def adopt(self, url: str, connection: tls.Connection) -> None:
+        """Keep an open connection (the one whose handshake gave the TLS facts) for reuse."""
+        wire = _Wire(connection)
+        self.wires.append(wire)
+        self.idle.setdefault(_origin_key(urlsplit(url)), []).append(wire)
+
+    def close(self) -> None:
+        for wire in self.wires:
+            wire.connection.close()
+        self.wires.clear()
+        self.idle.clear()
 
     async def get(
         self,
@@ -511,19 +844,20 @@ class _Session:
     ) -> tuple[Exchange, bytes]:
         """GET ``url`` (following redirects when asked); never raises for network failures."""
         at = _now()
-        shown = redact_url(url)
         hops: list[str] = []
         seen: set[str] = set()
         current = url
         started = time.perf_counter()
+        shown = redact_url(url)
         try:
+            shown = self.url(url).shown
             for _ in range(self.max_redirects + 1):
                 seen.add(current)
                 response, content, truncated = await self._send(
                     current, headers or {}, credentials, body
                 )
-                location = response.headers.get("location")
-                if follow and response.status_code in REDIRECTS and location:
+                location = response.get("location")
+                if follow and response.status in REDIRECTS and location:
                     target = urljoin(current, location)
                     if urlsplit(target).scheme not in ("http", "https"):
                         raise _Failed("redirected to a non-HTTP URL")
@@ -539,13 +873,11 @@ class _Session:
                     Exchange(
                         url=shown,
                         at=at,
-                        status=response.status_code,
+                        status=response.status,
                         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
                         headers=_kept(response.headers, self.auth[1] if self.auth else None),
                         cookies=tuple(
-                            c
-                            for c in (_cookie(h) for h in response.headers.get_list("set-cookie"))
-                            if c
+                            c for c in (_cookie(h) for h in response.get_list("set-cookie")) if c
                         ),
                         redirects=tuple(hops),
                         truncated=truncated,
@@ -556,64 +888,101 @@ class _Session:
         except _Failed as exc:
             return Exchange(url=shown, at=at, error=exc.reason, redirects=tuple(hops)), b""
 
+    async def sample(self, url: str) -> tuple[int | None, str | None]:
+        """One latency sample: (status, None) or (None, why); no redirect is followed.
+
+        The request is the one :meth:`get` would send; only the answer's status and
+        framing are read, which is all a sample needs.
+        """
+        try:
+            response, _content, _truncated = await self._send(url, {}, True, False)
+        except _Failed as exc:
+            return None, exc.reason
+        return response.status, None
+
     async def _send(
         self, url: str, headers: dict[str, str], credentials: bool, body: bool
-    ) -> tuple[httpx.Response, bytes, bool]:
+    ) -> tuple[_Response, bytes, bool]:
         if not self.budget.take():
             raise _Failed(f"not sent: request budget of {self.budget.total} used up")
-        parts = urlsplit(url)
-        key = ((parts.hostname or "").lower(), parts.port)
-        if key not in self.checked:
+        target = self.url(url)
+        if target.key not in self.checked:
             try:
-                await self.guard.check_url(url, timeout=self.timeout)
+                await self.shared.check(url)
             except CollectorError as exc:
                 raise _Failed(str(exc).removeprefix(f"{exc.source}: ")) from None
-            self.checked.add(key)
-        sent = dict(headers)
-        if credentials and self.auth and _same_origin(url, self.origin):
+            self.checked.add(target.key)
+        sent = {**BASE_HEADERS, **headers}
+        if credentials and self.auth and target.same_origin:
             sent[self.auth[0]] = self.auth[1]
-        async with self.semaphore:
+        async with self.limit:
             try:
-                return await asyncio.wait_for(self._exchange(url, sent, body), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    return await self._exchange(target, sent, body)
             except _Failed:
                 raise
             except Exception as exc:  # translated: library messages may carry the URL
                 raise _Failed(_translate(exc, self.timeout)) from None
 
     async def _exchange(
-        self, url: str, headers: dict[str, str], body: bool
-    ) -> tuple[httpx.Response, bytes, bool]:
-        request = httpx.Request(
-            "GET",
-            url,
-            headers={**BASE_HEADERS, **headers},
-            extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
-        )
-        response = await self.transport.handle_async_request(request)
+        self, url: _Url, headers: dict[str, str], body: bool
+    ) -> tuple[_Response, bytes, bool]:
+        key = url.key
+        idle = self.idle.setdefault(key, [])
+        while idle:
+            wire = idle.pop()
+            if not wire.connection.stale:
+                break
+            wire.connection.close()
+        else:
+            wire = await self._open(key)
+            return await self._use(wire, url, headers, body)
         try:
-            # The body is always read (up to the cap) so that the connection can be reused;
-            # it is kept (and decoded) only when asked for, otherwise counted as it came.
-            chunks: list[bytes] = []
-            size = 0
-            truncated = False
-            stream = response.aiter_bytes() if body else response.aiter_raw()
-            async for chunk in stream:
-                if body:
-                    chunks.append(chunk)
-                size += len(chunk)
-                if size >= self.max_body:
-                    truncated = True
-                    break
-            return response, b"".join(chunks)[: self.max_body], truncated
-        finally:
-            await response.aclose()
+            return await self._use(wire, url, headers, body)
+        except _Closed as exc:
+            if not exc.early:
+                raise
+            # The server dropped a kept-alive connection before answering: ask once more.
+            return await self._use(await self._open(key), url, headers, body)
+
+    async def _use(
+        self, wire: _Wire, url: _Url, headers: dict[str, str], body: bool
+    ) -> tuple[_Response, bytes, bool]:
+        try:
+            response, content, truncated, reusable = await wire.exchange(
+                url, headers, body, self.max_body
+            )
+        except BaseException:
+            wire.connection.close()
+            raise
+        if reusable:
+            self.idle[url.key].append(wire)
+        else:
+            wire.connection.close()
+        return response, content, truncated
+
+    async def _open(self, key: tuple[str, str, int]) -> _Wire:
+        scheme, host, port = key
+        context = self.context if scheme == "https" else None
+        if scheme == "https" and context is None:
+            context = tls.insecure_context()
+        connection = await tls.Connection.open(
+            host, port, context=context, server_hostname=host, timeout=self.timeout
+        )
+        wire = _Wire(connection)
+        self.wires.append(wire)
+        return wire
 
 
-def _kept(headers: httpx.Headers, secret: str | None) -> dict[str, str]:
+def _origin_key(parts: SplitResult) -> tuple[str, str, int]:
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+def _kept(headers: list[tuple[str, str]], secret: str | None) -> dict[str, str]:
     """The headers prr reads; a value echoing the auth header's value is blanked."""
     out: dict[str, str] = {}
-    for name, value in headers.multi_items():
-        key = name.lower()
+    for key, value in headers:
         if key in _KEPT_HEADERS or key.startswith(_RATE_LIMIT_PREFIXES):
             if key == "location":
                 value = redact_url(value) if "://" in value else value.split("?", 1)[0]
@@ -626,71 +995,58 @@ def _kept(headers: httpx.Headers, secret: str | None) -> dict[str, str]:
 # --- probes -----------------------------------------------------------------------------------
 
 
-async def _tls_facts(
-    host: str, port: int, sni: str | None, timeout: float, semaphore: asyncio.Semaphore
-) -> TlsFacts:
-    """Verified handshake (trust, certificate) and one pinned handshake per protocol version."""
+async def _first_connection(
+    host: str, port: int, sni: str | None, timeout: float, limit: asyncio.Semaphore
+) -> tuple[tls.Connection | None, TlsFacts, dict[str, tuple[str, str]]]:
+    """The endpoint's first TLS connection, what its handshake shows, and the versions it proves.
+
+    The handshake verifies the chain against the trust store but leaves the host name
+    to :func:`tls.hostname_matches`, so that a mismatch is reported, not just refused.
+    When the chain does not verify, the connection is made again without verification
+    to read the certificate. Either way the connection then carries the endpoint's
+    requests: the handshake that gives the certificate is not repeated for HTTP.
+    """
     at = _now()
-
-    async def bounded(coro: Awaitable[Any]) -> Any:
-        async with semaphore:
-            return await coro
-
     try:
-        verifying = tls.verifying_context(False, tls.ca_bundle())
+        context = tls.verifying_context(False, tls.ca_bundle())
     except (OSError, ssl.SSLError):
-        return TlsFacts(at=at, error=f"cannot read the CA bundle named by {tls.CA_BUNDLE_ENV}")
-    main: tls.Handshake | None = None
+        error = f"cannot read the CA bundle named by {tls.CA_BUNDLE_ENV}"
+        return None, TlsFacts(at=at, error=error), {}
     trust_error: str | None = None
-    try:
-        main = await bounded(tls.handshake(host, port, verifying, sni=sni, timeout=timeout))
-    except tls.TlsConnectError as exc:
-        if exc.kind != "untrusted":
-            return TlsFacts(at=at, error=exc.reason)
-        trust_error = exc.reason
-    # The first handshake already shows one accepted version; probe the others.
-    known = tls.label_of(main.version) if main else None
-    labels = [label for label, _v in tls.VERSIONS if label != known]
-    unverified = (
-        bounded(tls.handshake(host, port, tls.insecure_context(), sni=sni, timeout=timeout))
-        if main is None
-        else asyncio.sleep(0, main)
-    )
-    first, *probed = await asyncio.gather(
-        unverified,
-        *(
-            bounded(tls.probe_version(host, port, label, sni=sni, timeout=timeout))
-            for label in labels
-        ),
-        return_exceptions=True,
-    )
-    if isinstance(first, tls.TlsConnectError):
-        return TlsFacts(at=at, error=first.reason, trusted=False, trust_error=trust_error)
-    if isinstance(first, BaseException):
-        raise first
-    main = first
-    outcomes: dict[str, tuple[str, str]] = {}
-    for label, outcome in zip(labels, probed, strict=True):
-        if isinstance(outcome, BaseException):
-            raise outcome
-        outcomes[label] = outcome
-    if known:
-        outcomes[known] = (tls.ACCEPTED, main.cipher)
-    protocols = {label: outcomes[label][0] for label, _v in tls.VERSIONS if label in outcomes}
-    details = {label: outcomes[label][1] for label, _v in tls.VERSIONS if label in outcomes}
+    async with limit:
+        try:
+            connection = await tls.Connection.open(
+                host, port, context=context, server_hostname=sni, timeout=timeout
+            )
+        except tls.TlsConnectError as exc:
+            if exc.kind != "untrusted":
+                return None, TlsFacts(at=at, error=exc.reason), {}
+            trust_error = exc.reason
+            context = tls.insecure_context()
+            try:
+                connection = await tls.Connection.open(
+                    host, port, context=context, server_hostname=sni, timeout=timeout
+                )
+            except tls.TlsConnectError as again:
+                facts = TlsFacts(at=at, error=again.reason, trusted=False, trust_error=trust_error)
+                return None, facts, {}
+    main = connection.negotiated()
     facts = TlsFacts(
         at=at,
-        protocols=protocols,
-        protocol_details=details,
         negotiated=main.version,
         cipher=main.cipher,
         trusted=trust_error is None,
         trust_error=trust_error,
     )
-    if not main.der:
+    return connection, _certificate(facts, main.der, host), tls.known_from(context, main)
+
+
+def _certificate(facts: TlsFacts, der: bytes | None, host: str) -> TlsFacts:
+    """``facts`` with what the leaf certificate ``der`` says (and whether it names ``host``)."""
+    if not der:
         return _replace(facts, certificate_error="the server sent no certificate")
     try:
-        cert = tls.parse_certificate(main.der)
+        cert = tls.parse_certificate(der)
     except ValueError as exc:
         return _replace(facts, certificate_error=str(exc))
     days = (cert.not_after - dt.datetime.now(dt.UTC)).total_seconds() / 86400
@@ -705,6 +1061,15 @@ async def _tls_facts(
         key_bits=cert.key_bits,
         self_signed=cert.self_issued,
         names=(*cert.dns_names, *cert.ip_addresses)[:MAX_LISTED],
+    )
+
+
+def _with_protocols(facts: TlsFacts, outcomes: dict[str, tuple[str, str]]) -> TlsFacts:
+    order = [label for label, _v in tls.VERSIONS if label in outcomes]
+    return _replace(
+        facts,
+        protocols={label: outcomes[label][0] for label in order},
+        protocol_details={label: outcomes[label][1] for label in order},
     )
 
 
@@ -858,9 +1223,7 @@ def _http_url(endpoint: Endpoint, host: str, port: int | None) -> str | None:
     return f"http://{name}/"
 
 
-async def _endpoint(
-    ctx: LiveContext, endpoint: Endpoint, semaphore: asyncio.Semaphore
-) -> EndpointReport:
+async def _endpoint(ctx: LiveContext, endpoint: Endpoint, shared: _Shared) -> EndpointReport:
     limits = ctx.limits
     url = endpoint.url
     shown = redact_url(url)
@@ -876,15 +1239,18 @@ async def _endpoint(
         return _copy(report, error=reason, openapi=api, **more)
 
     try:
-        await ctx.guard.check_url(url, timeout=limits.timeout_s)
+        await shared.check(url)
     except CollectorError as exc:
         return failed(str(exc).removeprefix(f"{exc.source}: "))
     sni = None if _is_ip(host) else host
+    limit = asyncio.Semaphore(max(1, limits.connections_per_endpoint))
     tls_facts: TlsFacts | None = None
+    first: tls.Connection | None = None
+    known: dict[str, tuple[str, str]] = {}
     verified = True
     if https:
-        tls_facts = await _tls_facts(host, port, sni, limits.timeout_s, semaphore)
-        if tls_facts.error:
+        first, tls_facts, known = await _first_connection(host, port, sni, limits.timeout_s, limit)
+        if tls_facts.error or first is None:
             return failed(f"TLS: {tls_facts.error}", tls=tls_facts)
         verified = bool(tls_facts.trusted and tls_facts.hostname_match)
     auth = _auth_line(endpoint, ctx, shown)
@@ -892,66 +1258,69 @@ async def _endpoint(
     if auth and not verified:
         auth = None
         note = "auth header withheld: the certificate did not verify for this host"
-    context = (
-        tls.verifying_context(True, tls.ca_bundle())
-        if https and verified
-        else tls.insecure_context()
+    # No cookie jar (a cookie set by one answer must never make a later "anonymous"
+    # probe authenticated), no proxies from the environment (the guard checked the
+    # target, not a proxy), no automatic redirects.
+    session = _Session(
+        shared,
+        _Budget(limits.max_requests),
+        limit,
+        limits.timeout_s,
+        limits.max_body_bytes,
+        limits.max_redirects,
+        f"{parts.scheme}://{parts.netloc}/",
+        auth,
+        tls.verifying_context(True, tls.ca_bundle()) if https and verified else None,
     )
-    budget = _Budget(limits.max_requests)
-    # The transport, not a client: no cookie jar (a cookie set by one answer must never
-    # make a later "anonymous" probe authenticated), no proxies from the environment
-    # (the guard checked the target, not a proxy), no automatic redirects.
-    async with httpx.AsyncHTTPTransport(
-        verify=context,
-        limits=httpx.Limits(max_connections=2, max_keepalive_connections=2),
-    ) as transport:
-        session = _Session(
-            transport,
-            budget,
-            ctx.guard,
-            semaphore,
-            limits.timeout_s,
-            limits.max_body_bytes,
-            limits.max_redirects,
-            f"{parts.scheme}://{parts.netloc}/",
-            auth,
-        )
-        report = _copy(report, tls=tls_facts, auth_sent=auth is not None, auth_note=note)
-        health_url = urljoin(url, endpoint.health_path)
-        static_path = getattr(endpoint, "static_path", None)
-        http_url = _http_url(endpoint, host, parts.port) if https else None
+    if first is not None:
+        session.adopt(url, first)
+    report = _copy(report, tls=tls_facts, auth_sent=auth is not None, auth_note=note)
+    health_url = urljoin(url, endpoint.health_path)
+    static_path = endpoint.static_path
+    http_url = _http_url(endpoint, host, parts.port) if https else None
 
-        async def main() -> Exchange:
-            return (await session.get(url))[0]
+    async def main() -> Exchange:
+        return (await session.get(url))[0]
 
-        async def cors() -> Exchange:
-            headers = {"origin": CORS_PROBE_ORIGIN}  # as a browser's cross-site fetch: no auth
-            return (await session.get(url, headers=headers, follow=False, credentials=False))[0]
+    async def cors() -> Exchange:
+        headers = {"origin": CORS_PROBE_ORIGIN}  # as a browser's cross-site fetch: no auth
+        return (await session.get(url, headers=headers, follow=False, credentials=False))[0]
 
-        async def health() -> tuple[Exchange, bytes]:
-            return await session.get(health_url, body=True)
+    async def health() -> tuple[Exchange, bytes]:
+        return await session.get(health_url, body=True)
 
-        async def static() -> Exchange | None:
-            if not isinstance(static_path, str) or not static_path:
-                return None
-            headers = {"accept-encoding": "gzip, br"}
-            return (await session.get(urljoin(url, static_path), headers=headers))[0]
+    async def static() -> Exchange | None:
+        if not static_path:
+            return None
+        headers = {"accept-encoding": "gzip, br"}
+        return (await session.get(urljoin(url, static_path), headers=headers))[0]
 
-        async def plain() -> Exchange | None:
-            if http_url is None:
-                return None
-            return (await session.get(http_url, credentials=False))[0]
+    async def plain() -> Exchange | None:
+        if http_url is None:
+            return None
+        return (await session.get(http_url, credentials=False))[0]
 
-        async def openapi() -> OpenApiFacts | None:
-            if not endpoint.openapi:
-                return None
-            return await _openapi_probes(session, endpoint.openapi, url, ctx, shown)
+    async def openapi() -> OpenApiFacts | None:
+        if not endpoint.openapi:
+            return None
+        return await _openapi_probes(session, endpoint.openapi, url, ctx, shown)
 
+    async def protocols() -> dict[str, tuple[str, str]]:
+        return await shared.protocols(host, port, sni, known) if https else {}
+
+    probing = asyncio.ensure_future(protocols())  # on their own connections, meanwhile
+    try:
         results = await asyncio.gather(main(), cors(), health(), static(), plain(), openapi())
         main_x, cors_x, (health_x, health_body), static_x, plain_x, openapi_f = results
         keys, deps = _health_body(health_body) if health_x.status == 200 else ((), ())
         sample = health_x.ok and limits.latency_samples > 0
         latency = await _latency(session, health_url, limits.latency_samples) if sample else None
+        outcomes = await probing
+    finally:
+        probing.cancel()
+        session.close()
+    if tls_facts is not None:
+        tls_facts = _with_protocols(tls_facts, outcomes)
     for label, exchange in (
         ("", main_x),
         (" (CORS probe)", cors_x),
@@ -966,6 +1335,7 @@ async def _endpoint(
         ctx.error(f"{latency.url} (latency sample)", latency.error, NAME)
     return _copy(
         report,
+        tls=tls_facts,
         main=main_x,
         cors=cors_x,
         health=health_x,
@@ -976,7 +1346,7 @@ async def _endpoint(
         http_redirect=plain_x,
         http_url=redact_url(http_url) if http_url else None,
         openapi=openapi_f,
-        requests=budget.used,
+        requests=session.budget.used,
         notes=(NO_HTTP_URL,) if https and http_url is None else (),
     )
 
@@ -1035,12 +1405,11 @@ async def _latency(session: _Session, url: str, wanted: int) -> Latency:
     error = None
     for _ in range(count):
         started = time.perf_counter()
-        exchange, _body = await session.get(url, follow=False, body=True)
-        if not exchange.ok:
-            error = exchange.error
+        status, error = await session.sample(url)
+        if status is None:
             break
         times.append((time.perf_counter() - started) * 1000)
-        statuses.append(exchange.status or 0)
+        statuses.append(status)
     shown = redact_url(url)
     if count == 0:
         error = f"not sampled: request budget of {session.budget.total} used up"
@@ -1067,11 +1436,18 @@ class HttpCollector(LiveCollector):
     facts_type = EndpointFacts
 
     async def collect(self, ctx: LiveContext) -> EndpointFacts:
-        semaphore = asyncio.Semaphore(max(1, ctx.limits.concurrency))
+        endpoints = ctx.spec.endpoints
+        shared = _Shared(ctx.guard, ctx.limits.timeout_s)
+        # Every endpoint in flight at once up to the bound: a scan of many endpoints then
+        # takes about as long as its slowest one, not the sum of them.
+        gate = asyncio.Semaphore(max(1, min(len(endpoints), ctx.limits.endpoints_in_flight)))
+
+        async def bounded(endpoint: Endpoint) -> EndpointReport:
+            async with gate:
+                return await _endpoint(ctx, endpoint, shared)
+
         at = _now()
-        reports = await asyncio.gather(
-            *(_endpoint(ctx, endpoint, semaphore) for endpoint in ctx.spec.endpoints)
-        )
+        reports = await asyncio.gather(*(bounded(endpoint) for endpoint in endpoints))
         return EndpointFacts(ctx.environment, tuple(reports), at)
 
 
