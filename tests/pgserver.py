@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -78,9 +79,12 @@ def postgres_server() -> Iterator[str]:
         _wait_ready(url)
         yield url
     finally:
-        process.terminate()
+        # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients (a pooled
+        # connection of a server under test) to disconnect, as SIGTERM's smart one does.
+        process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,8 @@
 """``prr serve``, ``prr push`` and ``prr admin``: the organisation's server and its accounts.
 
 - ``serve`` runs the API with uvicorn; SIGTERM/SIGINT stop it gracefully (in-flight
-  requests finish, then the store closes).
+  requests finish, then the store closes). ``--workers N`` runs N stateless processes
+  on one port, so that pages and ingest use every core.
 - ``push`` uploads a scan (a JSON file, or a repository it scans first) with an API
   token. Exit 0 stored, 1 the server refused it, 2 usage or configuration error,
   3 the run failed (network, server error, scan crashed).
@@ -42,6 +43,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     database: Database = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port (about one per core); they share "
+            "PRR_SESSION_SECRET, drawn at start when unset.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the organisation's API server (JSON API, /healthz, /readyz, /metrics)."""
     import uvicorn
@@ -49,22 +58,59 @@ def serve(
     from prr.errors import PrrError
     from prr.server import ServerSettings, create_app
 
+    if workers > 1:
+        # The workers are fresh processes that build the app from the environment: they
+        # must agree on the store and on the key that signs sessions.
+        if database:
+            os.environ["PRR_DATABASE_URL"] = database
+        if not os.environ.get("PRR_SESSION_SECRET"):
+            import secrets
+
+            os.environ["PRR_SESSION_SECRET"] = secrets.token_urlsafe(32)
     settings = ServerSettings.from_env()
     try:
-        app = create_app(database, settings)
+        app = create_app(database, settings)  # also migrates, once, before any worker starts
     except PrrError as exc:
         raise _error(str(exc)) from None
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,  # the app logs one JSON line per request itself
-        log_level="info",
-        timeout_graceful_shutdown=settings.graceful_shutdown_s,
-        proxy_headers=True,
-        server_header=False,
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,  # the app logs one JSON line per request itself
+        "log_level": "info",
+        "timeout_graceful_shutdown": settings.graceful_shutdown_s,
+        "proxy_headers": True,
+        "server_header": False,
+    }
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        app.state.store.close()
+        config = uvicorn.Config("prr.server:create_app", factory=True, workers=workers, **options)
+        Multiprocess(config, sockets=[_listen(host, port)]).run()
+        return
+    uvicorn.Server(uvicorn.Config(app, **options)).run()
+
+
+def _listen(host: str, port: int) -> Any:
+    """The workers' shared listening socket, made TCP explicitly: asyncio sets TCP_NODELAY
+    only on connections whose socket says IPPROTO_TCP, and uvicorn's own (protocol 0) does
+    not, so every keep-alive answer would wait ~40 ms for a delayed ACK."""
+    import logging
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise _error(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_RUN_FAILED) from None
+    sock.set_inheritable(True)
+    logging.getLogger("uvicorn.error").info(
+        "listening on http://%s:%d", host, sock.getsockname()[1]
     )
-    uvicorn.Server(config).run()
+    return sock
 
 
 # -- push --------------------------------------------------------------------------------
