@@ -299,8 +299,14 @@ def test_interactive_assessment_resumes_after_ctrl_c(store_url: str, tmp_path: P
     status = term.expect("Any security requirements I should know?")
     assert f"BLOCKER {RATE}" in status and "Blocked" in status
     time.sleep(0.2)
-    term.ctrl_c()
-    term.expect("Every answer so far is saved in review")
+    for attempt in range(3):  # a loaded machine may take the key before the prompt reads
+        term.ctrl_c()
+        try:
+            term.expect("Every answer so far is saved in review", timeout=15)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     assert term.exit_code() == 3
 
     store = Store(store_url)
